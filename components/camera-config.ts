@@ -1,0 +1,141 @@
+/**
+ * The camera configuration that the hub publishes (retained) on
+ * `vigil/camera/<cam>/config` and that the camera and detector components run from.
+ *
+ * One zod schema is the source of truth for the REST body of `/api/cameras`, the
+ * database row and the bus message. Coordinates of zones and masks are normalized
+ * (0–1, origin top-left) so they survive a change of detect size; areas are in px of
+ * the detect frame when > 1 and a fraction of the frame area when ≤ 1 (Frigate's rule,
+ * `frigate/config/camera/objects.py`).
+ */
+import { z } from 'zod';
+
+/** A camera id: lower-case slug, used in topics and file paths. */
+export const cameraName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a lower-case slug (a-z, 0-9, _ and -), at most 64 characters');
+
+/** A polygon in normalized coordinates: at least 3 `[x, y]` points, each 0–1. */
+export const polygon = z
+  .array(z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]))
+  .min(3, 'a polygon needs at least 3 points');
+
+/** Source URL of a path slot. rtsp/rtsps for cameras; file:// for a looping demo file. */
+export const streamUrl = z
+  .string()
+  .url()
+  .refine((u) => /^(rtsps?|file):\/\//i.test(u), 'only rtsp://, rtsps:// and file:// URLs are allowed');
+
+/** Per-label object filter. Scores 0–1; areas px (>1) or fraction of the frame (≤1). */
+export const objectFilter = z
+  .object({
+    /** Minimum score of a single detection to be considered at all (0–1). */
+    min_score: z.number().min(0).max(1).default(0.5),
+    /** Minimum median of the object's score history for it to become a true positive (0–1). */
+    threshold: z.number().min(0).max(1).default(0.7),
+    min_area: z.number().min(0).default(0),
+    max_area: z.number().min(0).default(24_000_000),
+  })
+  .strict();
+export type ObjectFilter = z.infer<typeof objectFilter>;
+
+export const zoneConfig = z
+  .object({
+    name: cameraName,
+    coordinates: polygon,
+    /** Labels that count in this zone; empty = every tracked label. */
+    objects: z.array(z.string()).default([]),
+    /** Minimum object score (0–1) to count in this zone; 0 = the object's own threshold. */
+    threshold: z.number().min(0).max(1).default(0),
+    /** Consecutive frames inside before an object enters the zone (Frigate's `inertia`). */
+    inertia: z.number().int().min(1).max(30).default(3),
+    /** Seconds an object must stay in the zone before it counts as loitering (dwell). */
+    loitering_time: z.number().min(0).default(0),
+  })
+  .strict();
+export type ZoneConfig = z.infer<typeof zoneConfig>;
+
+export const maskConfig = z
+  .object({
+    name: z.string().min(1).max(64).default('mask'),
+    coordinates: polygon,
+    /** `motion`: pixels ignored by motion detection; `objects`: objects whose bottom-centre falls inside are dropped. */
+    applies_to: z.enum(['motion', 'objects', 'both']).default('both'),
+  })
+  .strict();
+export type MaskConfig = z.infer<typeof maskConfig>;
+
+export const cameraPaths = z
+  .object({
+    detect: streamUrl.optional(),
+    live: streamUrl.optional(),
+    record: streamUrl.optional(),
+    talk: streamUrl.optional(),
+  })
+  .strict()
+  .refine((p) => Object.values(p).some(Boolean), 'at least one path slot (detect, live, record, talk) is needed');
+
+export const cameraConfig = z
+  .object({
+    name: cameraName,
+    enabled: z.boolean().default(true),
+    device_type: z.enum(['camera', 'camera_speaker', 'doorbell']).default('camera'),
+    connection_method: z.enum(['direct', 'bridge']).default('direct'),
+    paths: cameraPaths,
+    username: z.string().max(128).optional(),
+    password: z.string().max(256).optional(),
+    detect: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Width of decoded detect frames, px. */
+        width: z.number().int().min(64).max(3840).default(640),
+        /** Height, px; omitted = keep the stream's aspect ratio. */
+        height: z.number().int().min(64).max(2160).optional(),
+        /** Decoded frames per second. */
+        fps: z.number().min(0.5).max(30).default(5),
+        /** Seconds between detections when there is no motion (the periodic check). */
+        interval_without_motion: z.number().min(1).default(10),
+        /** Seconds an object may go unseen before its event ends. */
+        max_disappeared: z.number().min(0.5).default(3),
+        /** Seconds an object must keep still to be `stationary`. */
+        stationary_after: z.number().min(1).default(10),
+      })
+      .strict()
+      .prefault({}),
+    motion: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Per-pixel luma difference (0–255) that counts as changed. */
+        threshold: z.number().int().min(1).max(255).default(30),
+        /** Fraction (0–1) of the motion frame's pixels that must change to be motion. */
+        min_area: z.number().min(0).max(1).default(0.002),
+        /** Seconds without motion before `…/motion` goes OFF. */
+        off_delay: z.number().min(0).default(5),
+      })
+      .strict()
+      .prefault({}),
+    objects: z
+      .object({
+        track: z.array(z.string()).default(['person', 'car']),
+        filters: z.record(z.string(), objectFilter).default({}),
+      })
+      .strict()
+      .prefault({}),
+    snapshots: z
+      .object({ enabled: z.boolean().default(true), /** Seconds between `…/snapshot` frames. */ interval: z.number().min(1).default(10) })
+      .strict()
+      .prefault({}),
+    zones: z.array(zoneConfig).default([]),
+    masks: z.array(maskConfig).default([]),
+  })
+  .strict();
+
+/** A fully defaulted camera configuration. */
+export type CameraConfig = z.infer<typeof cameraConfig>;
+/** What a client may send (defaults not yet applied). */
+export type CameraConfigInput = z.input<typeof cameraConfig>;
+
+/** The filter for `label` on `cam`, with defaults for labels that have none. */
+export function filterFor(cam: CameraConfig, label: string): ObjectFilter {
+  return cam.objects.filters[label] ?? objectFilter.parse({});
+}

@@ -1,0 +1,74 @@
+/**
+ * The camera component: runs a {@link CameraRunner} for every enabled camera whose
+ * retained config appears on `vigil/camera/+/config`, and starts, restarts or stops
+ * it as the config changes (an empty payload removes the camera).
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { cameraConfig, type CameraConfig } from '../camera-config.ts';
+import type { Component, ComponentContext } from '../component.ts';
+import { CameraRunner } from './camera-runner.ts';
+
+/** Settings of the camera component. */
+export interface CameraComponentOptions {
+  /** Only run these cameras (default: all). Lets several camera processes split the load. */
+  cameras?: string[];
+}
+
+export class CameraComponent implements Component {
+  readonly id = 'camera';
+  private readonly runners = new Map<string, CameraRunner>();
+  /** Serializes config changes per camera so a restart never overlaps a stop. */
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly ctx: ComponentContext, private readonly opts: CameraComponentOptions = {}) {}
+
+  async start(): Promise<void> {
+    const { bus, topics } = this.ctx;
+    await bus.subscribe(topics.sub.cameraConfigs(), (topic, payload) => {
+      const parsed = topics.parse(topic);
+      if (parsed?.kind !== 'camera.config') return;
+      this.chain = this.chain.then(() => this.apply(parsed.camera, payload)).catch((err: Error) => this.ctx.logger.error({ camera: parsed.camera, err: err.message }, 'camera config failed'));
+    });
+    // The detector's live object count keeps frames flowing to it while objects are tracked.
+    await bus.subscribe(topics.sub.cameraLeaf('all'), (topic, payload) => {
+      const parsed = topics.parse(topic);
+      if (parsed?.kind !== 'camera.count') return;
+      const runner = this.runners.get(parsed.camera);
+      if (runner) runner.activeObjects = Number(payload.toString()) || 0;
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.chain;
+    await Promise.all([...this.runners.values()].map((r) => r.stop()));
+    this.runners.clear();
+  }
+
+  status(): Record<string, unknown> {
+    return Object.fromEntries([...this.runners].map(([name, r]) => [name, r.status()]));
+  }
+
+  private async apply(name: string, payload: Buffer): Promise<void> {
+    if (this.opts.cameras && !this.opts.cameras.includes(name)) return;
+    const log = this.ctx.logger.child({ camera: name });
+    let next: CameraConfig | undefined;
+    if (payload.length) {
+      const r = cameraConfig.safeParse(JSON.parse(payload.toString('utf8')));
+      if (!r.success) { log.error({ issues: r.error.issues }, 'invalid camera config on the bus; ignored'); return; }
+      next = r.data.enabled ? r.data : undefined;
+    }
+    const current = this.runners.get(name);
+    if (current && next && isDeepStrictEqual(current.config, next)) return;
+    if (current) {
+      await current.stop();
+      this.runners.delete(name);
+      log.info(next ? 'camera config changed; restarting' : 'camera removed or disabled; stopped');
+    }
+    if (next && (next.paths.detect ?? next.paths.live ?? next.paths.record)) {
+      const runner = new CameraRunner(next, this.ctx.bus, this.ctx.topics, log);
+      this.runners.set(name, runner);
+      runner.start();
+      log.info('camera started');
+    }
+  }
+}

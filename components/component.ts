@@ -1,0 +1,26 @@
+/**
+ * The component contract (after Zigbee2MQTT `lib/extension/extension.ts`): a class whose
+ * constructor only stores its context, with `start()`/`stop()`. Components speak only
+ * MQTT through their own {@link Bus}, so the same class runs inside the hub or as its
+ * own process (`components/main.ts`).
+ */
+import type { Logger } from 'pino';
+import type { Bus } from './bus/bus.ts';
+import type { Topics } from './bus/topics.ts';
+
+/** What every component gets. */
+export interface ComponentContext {
+  bus: Bus;
+  topics: Topics;
+  logger: Logger;
+}
+
+/** A unit the supervisor starts and stops. */
+export interface Component {
+  /** Short id, e.g. `camera`, `detector`. */
+  readonly id: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Status for `/api/system`: free-form counters. */
+  status(): Record<string, unknown>;
+}

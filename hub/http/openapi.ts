@@ -1,0 +1,69 @@
+/** The OpenAPI 3.1 document served at `/api/openapi.json`. Schemas come from the zod schemas. */
+import { z } from 'zod';
+import { cameraConfig } from '../../components/camera-config.ts';
+
+const err = { $ref: '#/components/schemas/Error' };
+const errResp = (d: string) => ({ description: d, content: { 'application/json': { schema: err } } });
+const json = (schema: object, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
+const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+
+/** Builds the document; `version` is the hub's version. */
+export function openApiDocument(version: string): object {
+  const camera = z.toJSONSchema(cameraConfig, { io: 'input', unrepresentable: 'any' });
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Vigil REST API', version, description: 'See docs/api.md. Errors are `{error: {code, message, field?}}`.' },
+    paths: {
+      '/api/health': { get: { summary: 'Liveness and readiness', responses: { 200: json({ type: 'object' }), 503: errResp('not ready') } } },
+      '/api/system': { get: { summary: 'Version, uptime and each component’s status', responses: { 200: json({ type: 'object' }) } } },
+      '/api/cameras': {
+        get: { summary: 'List cameras (credentials never included)', responses: { 200: json({ type: 'array', items: { $ref: '#/components/schemas/Camera' } }) } },
+        post: { summary: 'Create a camera; it starts within 2 s', requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/CameraInput' } } } }, responses: { 201: json({ $ref: '#/components/schemas/Camera' }, 'Created'), 400: errResp('invalid body'), 409: errResp('name taken') } },
+      },
+      '/api/cameras/{name}': {
+        parameters: [nameParam],
+        get: { summary: 'One camera', responses: { 200: json({ $ref: '#/components/schemas/Camera' }), 404: errResp('unknown camera') } },
+        put: { summary: 'Replace a camera (credentials kept unless given)', requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/CameraInput' } } } }, responses: { 200: json({ $ref: '#/components/schemas/Camera' }), 400: errResp('invalid body'), 404: errResp('unknown camera') } },
+        patch: { summary: 'Deep-merge changes into a camera', requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } }, responses: { 200: json({ $ref: '#/components/schemas/Camera' }), 400: errResp('invalid body'), 404: errResp('unknown camera') } },
+        delete: { summary: 'Delete a camera; it stops within 2 s', responses: { 204: { description: 'Deleted' }, 404: errResp('unknown camera') } },
+      },
+      '/api/cameras/{name}/latest.jpg': { parameters: [nameParam], get: { summary: 'Latest frame (JPEG)', responses: { 200: { description: 'JPEG', content: { 'image/jpeg': {} } }, 404: errResp('no frame yet') } } },
+      '/api/events': {
+        get: {
+          summary: 'Events, newest first; total in X-Total-Count',
+          parameters: [
+            { name: 'camera', in: 'query', schema: { type: 'string' }, description: 'comma-separated camera names (alias: cameras)' },
+            { name: 'label', in: 'query', schema: { type: 'string' }, description: 'comma-separated labels (alias: labels)' },
+            { name: 'zone', in: 'query', schema: { type: 'string' }, description: 'an entered zone (alias: zones)' },
+            { name: 'after', in: 'query', schema: { type: 'number' }, description: 'start_time ≥ after, Unix seconds' },
+            { name: 'before', in: 'query', schema: { type: 'number' }, description: 'start_time < before, Unix seconds' },
+            { name: 'in_progress', in: 'query', schema: { type: 'string', enum: ['0', '1'] } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
+            { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
+          ],
+          responses: { 200: json({ type: 'array', items: { $ref: '#/components/schemas/Event' } }), 400: errResp('invalid query') },
+        },
+      },
+      '/api/events/{id}': { parameters: [idParam], get: { summary: 'One event', responses: { 200: json({ $ref: '#/components/schemas/Event' }), 404: errResp('unknown event') } } },
+      '/api/events/{id}/snapshot.jpg': { parameters: [idParam, { name: 'crop', in: 'query', schema: { type: 'string', enum: ['0', '1'] } }], get: { summary: 'Best snapshot with the box drawn (crop=1: the object crop)', responses: { 200: { description: 'JPEG', content: { 'image/jpeg': {} } }, 404: errResp('no snapshot') } } },
+      '/api/events/{id}/thumbnail.jpg': { parameters: [idParam], get: { summary: 'The object crop', responses: { 200: { description: 'JPEG', content: { 'image/jpeg': {} } }, 404: errResp('no snapshot') } } },
+    },
+    components: {
+      schemas: {
+        Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } } } },
+        CameraInput: camera,
+        Camera: { allOf: [{ $ref: '#/components/schemas/CameraInput' }], description: 'As CameraInput, without username/password, plus has_credentials' },
+        Event: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' }, camera: { type: 'string' }, label: { type: 'string' }, sub_label: { type: ['string', 'null'] },
+            score: { type: 'number' }, top_score: { type: 'number' }, box: { type: 'array', items: { type: 'number' }, description: '[x1, y1, x2, y2] px of the detect frame' },
+            area: { type: 'number' }, zones: { type: 'array', items: { type: 'string' } }, start_time: { type: 'number' }, end_time: { type: ['number', 'null'] },
+            has_snapshot: { type: 'boolean' }, false_positive: { type: 'boolean' }, data: { type: 'object' },
+          },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,48 @@
+/** `/api/events` — events with filters and pagination, one event, and its snapshot JPEG. */
+import { Router } from 'express';
+import { z } from 'zod';
+import type { EventStore } from '../services/event-store.ts';
+import type { EventsRepo } from '../store/events-repo.ts';
+import { ApiError, route, validationError } from './errors.ts';
+
+const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+/** Query of `GET /api/events` (Frigate's names `cameras`/`labels`/`zones` accepted too). Times: Unix seconds. */
+export const eventsQuery = z
+  .object({
+    camera: list.optional(), cameras: list.optional(),
+    label: list.optional(), labels: list.optional(),
+    zone: z.string().optional(), zones: z.string().optional(),
+    after: z.coerce.number().optional(),
+    before: z.coerce.number().optional(),
+    in_progress: z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true').optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(50),
+    offset: z.coerce.number().int().min(0).default(0),
+  })
+  .strict();
+
+export function eventsRouter(repo: EventsRepo, store: EventStore): Router {
+  const r = Router();
+  r.get('/', route(async (req, res) => {
+    const q = eventsQuery.safeParse(req.query);
+    if (!q.success) throw validationError(q.error, 'query');
+    const { camera, cameras, label, labels, zone, zones, ...rest } = q.data;
+    if (rest.after !== undefined && rest.before !== undefined && rest.after > rest.before) throw new ApiError(400, 'validation_failed', 'after must not be later than before', 'query.after');
+    const { total, events } = await repo.query({ ...rest, camera: camera ?? cameras, label: label ?? labels, zone: zone ?? zones });
+    res.set('X-Total-Count', String(total)).json(events);
+  }));
+  r.get('/:id', route(async (req, res) => {
+    const e = await repo.get(String(req.params.id));
+    if (!e) throw new ApiError(404, 'not_found', `no event ${req.params.id}`);
+    res.json(e);
+  }));
+  const image = (kind: 'snapshot' | 'crop') => route(async (req, res) => {
+    const e = await repo.get(String(req.params.id));
+    if (!e) throw new ApiError(404, 'not_found', `no event ${req.params.id}`);
+    const jpeg = await store.readImage(e.camera, e.id, req.query.crop === '1' ? 'crop' : kind);
+    if (!jpeg) throw new ApiError(404, 'no_snapshot', `event ${e.id} has no ${kind}`);
+    res.type('image/jpeg').send(jpeg);
+  });
+  r.get('/:id/snapshot.jpg', image('snapshot'));
+  r.get('/:id/thumbnail.jpg', image('crop'));
+  return r;
+}

@@ -1,0 +1,182 @@
+/**
+ * The hub: broker (embedded aedes or an external one), store, HTTP API, the services
+ * that bridge them to the bus, and the in-process components (camera, detector).
+ *
+ * `new Hub(config).start()` brings everything up; `stop()` takes it down in reverse.
+ * Tests start a Hub with ports 0 and a temp `data_dir`.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
+import { resolve, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import { Bus } from '../components/bus/bus.ts';
+import { Topics } from '../components/bus/topics.ts';
+import type { Component, ComponentContext } from '../components/component.ts';
+import { CameraComponent } from '../components/camera/camera-component.ts';
+import { DetectorComponent } from '../components/detector/detector-component.ts';
+import type { VigilConfig } from './config/schema.ts';
+import { EmbeddedBroker } from './broker/broker.ts';
+import { BrokerPolicy, INTERNAL_USER } from './broker/policy.ts';
+import { openStore } from './store/datasource.ts';
+import { CamerasRepo } from './store/cameras-repo.ts';
+import { EventsRepo } from './store/events-repo.ts';
+import { CameraService } from './services/camera-service.ts';
+import { EventStore } from './services/event-store.ts';
+import { SystemStatus } from './services/system-status.ts';
+import { createApp } from './http/app.ts';
+import { Supervisor } from './supervisor.ts';
+import { VERSION } from './version.ts';
+
+/** Name of the demo camera created when none is configured. */
+export const DEMO_CAMERA = 'demo';
+
+export class Hub {
+  readonly topics: Topics;
+  private broker?: EmbeddedBroker;
+  private policy?: BrokerPolicy;
+  private ds?: DataSource;
+  private http?: Server;
+  private bus?: Bus;
+  private readonly supervisor: Supervisor;
+  private readonly started = Date.now();
+  cameras?: CameraService;
+  /** Bound ports after start. */
+  httpPort = 0;
+  mqttPort = 0;
+
+  constructor(readonly config: VigilConfig, private readonly logger: Logger) {
+    this.topics = new Topics(config.mqtt.prefix);
+    this.supervisor = new Supervisor(logger);
+  }
+
+  /** URL components and clients use to reach the bus. */
+  get mqttUrl(): string {
+    return this.config.mqtt.url ?? `mqtt://127.0.0.1:${this.mqttPort}`;
+  }
+
+  /** Brings the hub up. @throws when the store, broker or HTTP port cannot start (the hub is stopped again). */
+  async start(): Promise<void> {
+    const { config, logger } = this;
+    try {
+      const dataDir = resolve(config.data_dir);
+      this.ds = await openStore(join(dataDir, 'vigil.db'));
+      if (!config.mqtt.url) {
+        this.policy = new BrokerPolicy(config.mqtt.users, logger.child({ module: 'broker' }));
+        this.broker = new EmbeddedBroker({ host: config.mqtt.host, port: config.mqtt.port, policy: this.policy, logger: logger.child({ module: 'broker' }) });
+        await this.broker.start();
+        this.mqttPort = this.broker.port;
+      }
+      this.bus = await this.connectBus('hub', this.topics.hubAvailability());
+      const camerasRepo = new CamerasRepo(this.ds);
+      const eventsRepo = new EventsRepo(this.ds);
+      this.cameras = new CameraService(camerasRepo, this.bus, this.topics, logger.child({ module: 'cameras' }));
+      const eventStore = new EventStore(eventsRepo, this.bus, this.topics, join(dataDir, 'snapshots'), logger.child({ module: 'events' }));
+      const status = new SystemStatus(this.bus, this.topics);
+      await status.start();
+      await eventStore.start();
+      await this.seedDemoCamera(camerasRepo);
+      await this.cameras.start();
+
+      const app = createApp({
+        version: VERSION, logger: logger.child({ module: 'http' }), cameras: this.cameras, events: eventsRepo, eventStore, status,
+        system: async () => ({
+          version: VERSION,
+          uptime_s: (Date.now() - this.started) / 1000,
+          mqtt: { embedded: !config.mqtt.url, url: config.mqtt.url ? redactMqtt(config.mqtt.url) : undefined, port: this.mqttPort || undefined, connected: this.bus?.connected ?? false, clients: this.broker?.clients },
+          components: { ...Object.fromEntries([...status.components].map(([k, v]) => [k, v])), ...this.supervisor.status(), events: eventStore.stats },
+          cameras: Object.fromEntries([...status.cameras].map(([k, v]) => [k, { availability: v.availability, motion: v.motion, ...(v.state ?? {}) }])),
+        }),
+        health: () => (this.bus?.connected ? (this.ds?.isInitialized ? null : 'database closed') : 'not connected to the MQTT broker'),
+      });
+      this.http = createServer(app);
+      if (this.broker && config.mqtt.websocket) this.broker.attachWebSocket(this.http);
+      await new Promise<void>((res, rej) => {
+        this.http!.once('error', rej);
+        this.http!.listen(config.http.port, config.http.host, () => { this.http!.off('error', rej); res(); });
+      });
+      this.httpPort = (this.http.address() as AddressInfo).port;
+      logger.info({ url: `http://${config.http.host === '0.0.0.0' ? 'localhost' : config.http.host}:${this.httpPort}` }, 'HTTP API listening');
+
+      if (config.camera.enabled) await this.startComponent((ctx) => new CameraComponent(ctx));
+      if (config.detector.enabled) {
+        await this.startComponent((ctx) => new DetectorComponent(ctx, { workers: config.detector.workers, backend: config.detector.backend, minScore: config.detector.min_score }));
+      }
+      logger.info({ version: VERSION, mqtt: this.broker ? `embedded :${this.mqttPort}` : redactMqtt(config.mqtt.url!) }, 'Vigil hub started');
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  /** Stops components, HTTP, the bus, the broker and the store. Safe to call twice. */
+  async stop(): Promise<void> {
+    await this.supervisor.stopAll();
+    if (this.http) {
+      this.http.closeAllConnections();
+      await new Promise<void>((r) => this.http!.close(() => r()));
+      this.http = undefined;
+    }
+    await this.bus?.close();
+    this.bus = undefined;
+    await this.broker?.stop();
+    this.broker = undefined;
+    if (this.ds?.isInitialized) await this.ds.destroy();
+    this.logger.info('Vigil hub stopped');
+  }
+
+  private async connectBus(role: string, availabilityTopic: string): Promise<Bus> {
+    const { mqtt } = this.config;
+    const bus = new Bus({
+      url: this.mqttUrl,
+      clientId: `vigil-${role}-${Math.random().toString(16).slice(2, 8)}`,
+      username: this.policy ? INTERNAL_USER : mqtt.username,
+      password: this.policy ? this.policy.internalSecret : mqtt.password,
+      protocolVersion: mqtt.protocol_version,
+      availabilityTopic,
+      logger: this.logger.child({ bus: role }),
+    });
+    await bus.connect();
+    return bus;
+  }
+
+  private async startComponent(make: (ctx: ComponentContext) => Component): Promise<void> {
+    let bus: Bus | undefined;
+    try {
+      const probe = make({ bus: undefined as never, topics: this.topics, logger: this.logger });
+      bus = await this.connectBus(probe.id, this.topics.componentAvailability(probe.id));
+      const component = make({ bus, topics: this.topics, logger: this.logger.child({ component: probe.id }) });
+      const b = bus;
+      await this.supervisor.start(component, () => b.close());
+    } catch (err) {
+      await bus?.close();
+      this.logger.error({ err: (err as Error).message }, 'component could not connect to the bus');
+    }
+  }
+
+  /** With no camera stored and demo `auto` (or `on`), adds the demo camera on real footage. */
+  private async seedDemoCamera(repo: CamerasRepo): Promise<void> {
+    const { demo } = this.config;
+    if (demo.mode === 'off') return;
+    if (demo.mode === 'auto' && (await repo.list()).length > 0) return;
+    if (await repo.get(DEMO_CAMERA)) return;
+    if (!existsSync(demo.file)) {
+      this.logger.warn({ file: demo.file }, 'demo footage not found (apt-get install opencv-doc); no demo camera');
+      return;
+    }
+    const { cameraConfig } = await import('../components/camera-config.ts');
+    await repo.save(cameraConfig.parse({
+      name: DEMO_CAMERA,
+      paths: { detect: pathToFileURL(demo.file).toString() },
+      detect: { width: 640, fps: 5 },
+      objects: { track: ['person', 'car'], filters: { person: { min_score: 0.4, threshold: 0.6 }, car: { min_score: 0.4, threshold: 0.6 } } },
+    }));
+    this.logger.info({ file: demo.file }, 'no camera configured: added the demo camera (looping footage)');
+  }
+}
+
+function redactMqtt(url: string): string {
+  try { const u = new URL(url); u.username = ''; u.password = ''; return u.toString(); } catch { return '[invalid url]'; }
+}

@@ -1,0 +1,44 @@
+/**
+ * `npm start`: loads the configuration (`--config`, `VIGIL_CONFIG`, `./data/vigil.yaml`),
+ * starts the hub, and stops it cleanly on SIGINT/SIGTERM. A bad configuration prints
+ * every problem as `path: message` and exits with status 2.
+ */
+import { ConfigError, configPath, loadConfig } from './config/load.ts';
+import { createLogger } from './log.ts';
+import { Hub } from './hub.ts';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig({ file: configPath() });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.log.level });
+  const hub = new Hub(config, logger);
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    await hub.stop().catch((err: Error) => logger.error({ err: err.message }, 'stop failed'));
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('unhandledRejection', (err) => logger.error({ err: (err as Error)?.stack ?? String(err) }, 'unhandled rejection'));
+  try {
+    await hub.start();
+  } catch (err) {
+    logger.fatal({ err: (err as Error).message }, 'hub failed to start');
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,174 @@
+/**
+ * The camera registry of the hub: CRUD over the store, and the bus side of it —
+ * each camera's config is published retained on `vigil/camera/<cam>/config` (empty
+ * payload when removed), which is how camera and detector components, in-process or
+ * elsewhere, learn to start, restart or stop a camera; `…/<feature>/set` commands
+ * change a camera and answer on `…/<feature>/state` (or with an error response).
+ */
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { cameraConfig, type CameraConfig, type CameraConfigInput } from '../../components/camera-config.ts';
+import type { Bus } from '../../components/bus/bus.ts';
+import { CAMERA_FEATURES, type CameraFeature, type Topics } from '../../components/bus/topics.ts';
+import type { CamerasRepo } from '../store/cameras-repo.ts';
+import { ApiError, validationError } from '../http/errors.ts';
+
+/** A camera as the API shows it: credentials are never echoed back. */
+export type PublicCamera = Omit<CameraConfig, 'username' | 'password'> & { has_credentials: boolean };
+
+/** Feature → how a `…/set` payload is parsed and applied. */
+const FEATURE_SETTERS: Record<CameraFeature, { parse: z.ZodType<unknown>; apply: (c: CameraConfig, v: never) => void; read: (c: CameraConfig) => string }> = {
+  detect: { parse: onOff(), apply: (c, v: boolean) => { c.detect.enabled = v; }, read: (c) => (c.detect.enabled ? 'ON' : 'OFF') },
+  motion: { parse: onOff(), apply: (c, v: boolean) => { c.motion.enabled = v; }, read: (c) => (c.motion.enabled ? 'ON' : 'OFF') },
+  snapshots: { parse: onOff(), apply: (c, v: boolean) => { c.snapshots.enabled = v; }, read: (c) => (c.snapshots.enabled ? 'ON' : 'OFF') },
+  motion_threshold: { parse: z.coerce.number().int().min(1).max(255), apply: (c, v: number) => { c.motion.threshold = v; }, read: (c) => String(c.motion.threshold) },
+  motion_min_area: { parse: z.coerce.number().min(0).max(1), apply: (c, v: number) => { c.motion.min_area = v; }, read: (c) => String(c.motion.min_area) },
+};
+
+function onOff(): z.ZodType<boolean> {
+  return z.string().trim().toUpperCase().pipe(z.enum(['ON', 'OFF'], { message: 'must be ON or OFF' })).transform((v) => v === 'ON');
+}
+
+export class CameraService {
+  private readonly known = new Set<string>();
+
+  constructor(private readonly repo: CamerasRepo, private readonly bus: Bus, private readonly topics: Topics, private readonly logger: Logger) {}
+
+  /** Publishes every stored camera, clears retained configs of cameras no longer stored, and takes `…/set` commands. */
+  async start(): Promise<void> {
+    const cams = await this.repo.list();
+    for (const c of cams) this.publish(c);
+    await this.bus.subscribe(this.topics.sub.cameraConfigs(), (topic, payload, { retain }) => {
+      const p = this.topics.parse(topic);
+      if (p?.kind === 'camera.config' && retain && payload.length && !this.known.has(p.camera)) {
+        this.logger.info({ camera: p.camera }, 'clearing retained config of a camera that is no longer stored');
+        this.bus.publishState(topic, '');
+      }
+    });
+    await this.bus.subscribe(this.topics.sub.cameraSets(), (topic, payload) => this.onSet(topic, payload));
+  }
+
+  /** Every camera (credentials removed). */
+  async list(): Promise<PublicCamera[]> { return (await this.repo.list()).map(toPublic); }
+
+  /** One camera (credentials removed). @throws ApiError 404 */
+  async get(name: string): Promise<PublicCamera> { return toPublic(await this.require(name)); }
+
+  /** Number of stored cameras. */
+  async count(): Promise<number> { return (await this.repo.list()).length; }
+
+  /**
+   * Creates a camera from a REST body. Inline `user:pass@` in URLs moves to username/password.
+   * @throws ApiError 400 (validation, field named) or 409 (name taken)
+   */
+  async create(body: unknown): Promise<PublicCamera> {
+    const cam = parseCamera(body);
+    if (await this.repo.get(cam.name)) throw new ApiError(409, 'conflict', `camera ${cam.name} exists`, 'name');
+    await this.repo.save(cam);
+    this.publish(cam);
+    this.logger.info({ camera: cam.name }, 'camera created');
+    return toPublic(cam);
+  }
+
+  /**
+   * Replaces (`merge` false) or patches (`merge` true, deep merge of objects) a camera.
+   * Credentials not given are kept. @throws ApiError 400/404
+   */
+  async update(name: string, body: unknown, merge: boolean): Promise<PublicCamera> {
+    const current = await this.require(name);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'validation_failed', 'body must be a JSON object');
+    const b = body as Record<string, unknown>;
+    if (b.name !== undefined && b.name !== name) throw new ApiError(400, 'validation_failed', 'name cannot change', 'name');
+    const base: Record<string, unknown> = merge ? structuredClone(current) : { username: current.username, password: current.password };
+    const cam = parseCamera(deepMerge(base, { ...b, name }));
+    await this.repo.save(cam);
+    this.publish(cam);
+    this.logger.info({ camera: name }, 'camera updated');
+    return toPublic(cam);
+  }
+
+  /** Deletes a camera; components stop it. @throws ApiError 404 */
+  async delete(name: string): Promise<void> {
+    if (!(await this.repo.delete(name))) throw new ApiError(404, 'not_found', `no camera ${name}`);
+    this.known.delete(name);
+    this.bus.publishState(this.topics.cameraConfig(name), '');
+    for (const f of CAMERA_FEATURES) this.bus.publishState(this.topics.cameraFeatureState(name, f), '');
+    this.logger.info({ camera: name }, 'camera deleted');
+  }
+
+  private async require(name: string): Promise<CameraConfig> {
+    const c = await this.repo.get(name);
+    if (!c) throw new ApiError(404, 'not_found', `no camera ${name}`);
+    return c;
+  }
+
+  private publish(cam: CameraConfig): void {
+    this.known.add(cam.name);
+    this.bus.publishState(this.topics.cameraConfig(cam.name), cam);
+    for (const f of CAMERA_FEATURES) this.bus.publishState(this.topics.cameraFeatureState(cam.name, f), FEATURE_SETTERS[f].read(cam));
+  }
+
+  /** Handles `vigil/camera/<cam>/<feature>/set`; every failure is answered on `vigil/bridge/response/set`. */
+  private async onSet(topic: string, payload: Buffer): Promise<void> {
+    const p = this.topics.parse(topic);
+    if (p?.kind !== 'camera.set') return;
+    const text = payload.toString('utf8');
+    try {
+      const feature = CAMERA_FEATURES.find((f) => f === p.feature);
+      if (!feature) throw new Error(`unknown feature ${p.feature}; one of ${CAMERA_FEATURES.join(', ')}`);
+      const cam = await this.repo.get(p.camera);
+      if (!cam) throw new Error(`no camera ${p.camera}`);
+      const setter = FEATURE_SETTERS[feature];
+      const r = setter.parse.safeParse(text);
+      if (!r.success) throw new Error(`${feature}: ${r.error.issues[0]?.message ?? 'invalid value'} (got ${JSON.stringify(text.slice(0, 64))})`);
+      setter.apply(cam, r.data as never);
+      await this.repo.save(cam);
+      this.publish(cam);
+      this.logger.info({ camera: p.camera, feature, value: setter.read(cam) }, 'camera feature set');
+    } catch (err) {
+      const message = (err as Error).message;
+      this.logger.warn({ topic, err: message }, 'set command refused');
+      this.bus.send(this.topics.bridgeResponse('set'), { status: 'error', error: message, data: { topic, payload: text.slice(0, 256) } }, { qos: 1 });
+    }
+  }
+}
+
+/** Validates a REST body into a camera config; credentials inline in URLs move to username/password. */
+export function parseCamera(body: unknown): CameraConfig {
+  const input = structuredClone(body) as CameraConfigInput;
+  if (input && typeof input === 'object' && input.paths && typeof input.paths === 'object') {
+    for (const [slot, url] of Object.entries(input.paths)) {
+      if (typeof url !== 'string') continue;
+      try {
+        const u = new URL(url);
+        if (u.username) {
+          input.username ??= decodeURIComponent(u.username);
+          input.password ??= decodeURIComponent(u.password);
+          u.username = ''; u.password = '';
+          (input.paths as Record<string, string>)[slot] = u.toString();
+        }
+      } catch {
+        // left to the schema to report
+      }
+    }
+  }
+  const r = cameraConfig.safeParse(input);
+  if (!r.success) throw validationError(r.error);
+  return r.data;
+}
+
+function toPublic(c: CameraConfig): PublicCamera {
+  const { username, password, ...rest } = c;
+  return { ...rest, has_credentials: Boolean(username || password) };
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)
+      ? deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>)
+      : v;
+  }
+  return out;
+}

@@ -1,0 +1,114 @@
+/**
+ * Persists what the detector announces: `vigil/events` → event rows; and
+ * `vigil/events/<id>/snapshot|crop` → JPEG files under `<data_dir>/snapshots/<camera>/`.
+ * Messages that fail validation are logged and dropped; nothing stored is touched.
+ */
+import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Bus } from '../../components/bus/bus.ts';
+import type { Topics } from '../../components/bus/topics.ts';
+import type { TrackedObjectState } from '../../components/detector/types.ts';
+import type { EventsRepo } from '../store/events-repo.ts';
+
+const stateShape = z.looseObject({
+  id: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/),
+  camera: z.string().min(1),
+  label: z.string().min(1),
+  score: z.number(),
+  top_score: z.number(),
+  box: z.array(z.number()).length(4),
+  area: z.number(),
+  entered_zones: z.array(z.string()),
+  start_time: z.number(),
+  end_time: z.number().nullable(),
+  has_snapshot: z.boolean(),
+  false_positive: z.boolean(),
+});
+const eventMessage = z.object({ type: z.enum(['new', 'update', 'end']), before: z.unknown(), after: stateShape });
+
+export class EventStore {
+  /** Event id → camera, for placing images that arrive before/after the row. */
+  private readonly cameraOf = new Map<string, string>();
+  private readonly pendingImages = new Map<string, Array<{ kind: 'snapshot' | 'crop'; jpeg: Buffer }>>();
+  /** Per-event write chain so rows are written in message order. */
+  private chains = new Map<string, Promise<void>>();
+  /** Counters for `/api/system`. */
+  readonly stats = { events_stored: 0, images_stored: 0, rejected: 0 };
+
+  constructor(private readonly repo: EventsRepo, private readonly bus: Bus, private readonly topics: Topics, private readonly snapshotDir: string, private readonly logger: Logger) {}
+
+  async start(): Promise<void> {
+    // Events left open by a crash or a hard stop end now.
+    const ended = await this.repo.endOpen(Date.now() / 1000);
+    if (ended) this.logger.info({ ended }, 'ended events left open by the previous run');
+    await this.bus.subscribe(this.topics.events(), (_t, payload) => this.onEvent(payload));
+    await this.bus.subscribe(this.topics.sub.eventImages(), (topic, payload) => this.onImage(topic, payload));
+  }
+
+  /** Path of an event's JPEG. */
+  imagePath(camera: string, id: string, kind: 'snapshot' | 'crop'): string {
+    return join(this.snapshotDir, camera, `${id}${kind === 'crop' ? '-crop' : ''}.jpg`);
+  }
+
+  /** Reads an event's JPEG, or undefined when there is none. */
+  async readImage(camera: string, id: string, kind: 'snapshot' | 'crop'): Promise<Buffer | undefined> {
+    try { return await readFile(this.imagePath(camera, id, kind)); } catch { return undefined; }
+  }
+
+  private onEvent(payload: Buffer): void {
+    let msg: { type: string; after: TrackedObjectState };
+    try {
+      const r = eventMessage.safeParse(JSON.parse(payload.toString('utf8')));
+      if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      msg = r.data as unknown as { type: string; after: TrackedObjectState };
+    } catch (err) {
+      this.stats.rejected++;
+      this.logger.warn({ err: (err as Error).message }, 'invalid message on the events topic; dropped');
+      return;
+    }
+    const s = msg.after;
+    this.cameraOf.set(s.id, s.camera);
+    const prev = this.chains.get(s.id) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      await this.repo.upsert(s);
+      this.stats.events_stored++;
+      const pending = this.pendingImages.get(s.id);
+      this.pendingImages.delete(s.id);
+      for (const p of pending ?? []) await this.write(s.camera, s.id, p.kind, p.jpeg);
+    }).catch((err: Error) => this.logger.error({ id: s.id, err: err.message }, 'storing event failed'));
+    this.chains.set(s.id, next);
+    if (msg.type === 'end') {
+      void next.then(() => { this.chains.delete(s.id); setTimeout(() => this.cameraOf.delete(s.id), 60_000).unref(); });
+    }
+  }
+
+  private async onImage(topic: string, payload: Buffer): Promise<void> {
+    const p = this.topics.parse(topic);
+    if (p?.kind !== 'event.image') return;
+    if (!/^[A-Za-z0-9._-]{1,80}$/.test(p.id) || payload[0] !== 0xff || payload[1] !== 0xd8) {
+      this.stats.rejected++;
+      this.logger.warn({ topic }, 'event image is not a JPEG or has a bad id; dropped');
+      return;
+    }
+    const camera = this.cameraOf.get(p.id);
+    if (!camera) {
+      // The event row is not known yet: keep the newest image of each kind until it is.
+      const list = (this.pendingImages.get(p.id) ?? []).filter((x) => x.kind !== p.image);
+      list.push({ kind: p.image, jpeg: payload });
+      this.pendingImages.set(p.id, list);
+      if (this.pendingImages.size > 200) this.pendingImages.delete(this.pendingImages.keys().next().value!);
+      return;
+    }
+    await this.write(camera, p.id, p.image, payload);
+  }
+
+  private async write(camera: string, id: string, kind: 'snapshot' | 'crop', jpeg: Buffer): Promise<void> {
+    const file = this.imagePath(camera, id, kind);
+    await mkdir(join(this.snapshotDir, camera), { recursive: true });
+    await writeFile(`${file}.tmp`, jpeg);
+    await rename(`${file}.tmp`, file); // atomic replace: readers never see half a JPEG
+    this.stats.images_stored++;
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The store: TypeORM over better-sqlite3, WAL journal, foreign keys on, migrations run
+ * at open (`synchronize` is never used).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DataSource } from 'typeorm';
+import { entities } from './entities.ts';
+import { Initial1763700000001 } from './migrations/0001-initial.ts';
+
+/** Every migration, in order. */
+export const migrations = [Initial1763700000001];
+
+/**
+ * Opens (creating if needed) the SQLite database at `file` and runs pending migrations.
+ * @throws when the file cannot be opened or a migration fails (the migration is rolled back).
+ */
+export async function openStore(file: string): Promise<DataSource> {
+  mkdirSync(dirname(file), { recursive: true });
+  const ds = new DataSource({
+    type: 'better-sqlite3',
+    database: file,
+    entities,
+    migrations,
+    migrationsRun: false,
+    synchronize: false,
+    enableWAL: true,
+    prepareDatabase: (db: { pragma: (s: string) => unknown }) => {
+      db.pragma('foreign_keys = ON');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+    },
+  });
+  await ds.initialize();
+  await ds.runMigrations({ transaction: 'each' });
+  return ds;
+}

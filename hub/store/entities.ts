@@ -1,0 +1,149 @@
+/**
+ * Database entities as TypeORM `EntitySchema`s (no decorators: tsx/esbuild emit no
+ * decorator metadata, so every column states its type). Tables are created only by
+ * migrations (`migrations/`), never by `synchronize`.
+ */
+import { EntitySchema } from 'typeorm';
+
+/** A camera row. JSON columns hold the camera config sections (`components/camera-config.ts`). */
+export interface CameraRow {
+  name: string;
+  enabled: boolean;
+  device_type: string;
+  connection_method: string;
+  /** JSON `{detect?, live?, record?, talk?}` URLs without credentials. */
+  paths: string;
+  username: string | null;
+  /** Issue #3 encrypts this at rest (AES-256-GCM); never returned by the API. */
+  password: string | null;
+  /** JSON of the other sections: detect, motion, objects, snapshots. */
+  settings: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ZoneRow {
+  id?: number;
+  camera: string;
+  name: string;
+  /** JSON `[[x, y], …]`, normalized 0–1. */
+  coordinates: string;
+  /** JSON `string[]`. */
+  objects: string;
+  threshold: number;
+  inertia: number;
+  loitering_time: number;
+  position: number;
+}
+
+export interface MaskRow {
+  id?: number;
+  camera: string;
+  name: string;
+  coordinates: string;
+  applies_to: string;
+  position: number;
+}
+
+/** An event (one tracked object's life), Frigate's columns (`frigate/models.py` Event). */
+export interface EventRow {
+  id: string;
+  camera: string;
+  label: string;
+  sub_label: string | null;
+  score: number;
+  top_score: number;
+  /** JSON `[x1, y1, x2, y2]` px. */
+  box: string;
+  area: number;
+  /** JSON `string[]` of every zone entered. */
+  zones: string;
+  /** Unix seconds. */
+  start_time: number;
+  end_time: number | null;
+  has_snapshot: boolean;
+  false_positive: boolean;
+  /** JSON of the last `after` state. */
+  data: string;
+}
+
+export interface SettingRow {
+  key: string;
+  /** JSON value. */
+  value: string;
+}
+
+export const CameraEntity = new EntitySchema<CameraRow>({
+  name: 'Camera',
+  tableName: 'cameras',
+  columns: {
+    name: { type: 'text', primary: true },
+    enabled: { type: 'boolean' },
+    device_type: { type: 'text' },
+    connection_method: { type: 'text' },
+    paths: { type: 'text' },
+    username: { type: 'text', nullable: true },
+    password: { type: 'text', nullable: true },
+    settings: { type: 'text' },
+    created_at: { type: 'integer' },
+    updated_at: { type: 'integer' },
+  },
+});
+
+export const ZoneEntity = new EntitySchema<ZoneRow>({
+  name: 'Zone',
+  tableName: 'zones',
+  columns: {
+    id: { type: 'integer', primary: true, generated: 'increment' },
+    camera: { type: 'text' },
+    name: { type: 'text' },
+    coordinates: { type: 'text' },
+    objects: { type: 'text' },
+    threshold: { type: 'real' },
+    inertia: { type: 'integer' },
+    loitering_time: { type: 'real' },
+    position: { type: 'integer' },
+  },
+});
+
+export const MaskEntity = new EntitySchema<MaskRow>({
+  name: 'Mask',
+  tableName: 'masks',
+  columns: {
+    id: { type: 'integer', primary: true, generated: 'increment' },
+    camera: { type: 'text' },
+    name: { type: 'text' },
+    coordinates: { type: 'text' },
+    applies_to: { type: 'text' },
+    position: { type: 'integer' },
+  },
+});
+
+export const EventEntity = new EntitySchema<EventRow>({
+  name: 'Event',
+  tableName: 'events',
+  columns: {
+    id: { type: 'text', primary: true },
+    camera: { type: 'text' },
+    label: { type: 'text' },
+    sub_label: { type: 'text', nullable: true },
+    score: { type: 'real' },
+    top_score: { type: 'real' },
+    box: { type: 'text' },
+    area: { type: 'real' },
+    zones: { type: 'text' },
+    start_time: { type: 'real' },
+    end_time: { type: 'real', nullable: true },
+    has_snapshot: { type: 'boolean' },
+    false_positive: { type: 'boolean' },
+    data: { type: 'text' },
+  },
+});
+
+export const SettingEntity = new EntitySchema<SettingRow>({
+  name: 'Setting',
+  tableName: 'settings',
+  columns: { key: { type: 'text', primary: true }, value: { type: 'text' } },
+});
+
+export const entities = [CameraEntity, ZoneEntity, MaskEntity, EventEntity, SettingEntity];

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+/**
+ * Installs what `npm start` / `npm test` need and is missing, so both README commands
+ * work on a fresh Debian machine with Node 20:
+ *  - Debian packages through apt-get when root (otherwise prints the exact apt line and exits 1);
+ *  - npm packages (`npm ci`) when node_modules is missing or older than package-lock.json.
+ * Usage: node scripts/ensure-deps.mjs hub|test
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+
+const role = process.argv[2] ?? 'hub';
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 19)) {
+  console.error(`Vigil needs Node.js 20.19 or newer (found ${process.versions.node}).`);
+  process.exit(1);
+}
+
+const has = (cmd, args = ['-version']) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+const pyHasGstRtsp = () => spawnSync('/usr/bin/python3', ['-c', "import gi; gi.require_version('GstRtspServer','1.0'); from gi.repository import GstRtspServer"], { stdio: 'ignore' }).status === 0;
+
+/** [check, debian packages] */
+const needs = [[() => has(process.env.FFMPEG_PATH || 'ffmpeg'), ['ffmpeg']], [() => existsSync('/usr/share/doc/opencv-doc/examples/data/vtest.avi'), ['opencv-doc']]];
+if (role === 'test') {
+  needs.push(
+    [() => existsSync('/usr/sbin/mosquitto') && existsSync('/usr/bin/mosquitto_sub'), ['mosquitto', 'mosquitto-clients']],
+    [pyHasGstRtsp, ['python3-gi', 'gir1.2-gst-rtsp-server-1.0', 'gstreamer1.0-plugins-base', 'gstreamer1.0-plugins-good', 'gstreamer1.0-plugins-bad', 'gstreamer1.0-plugins-ugly', 'gstreamer1.0-libav', 'gstreamer1.0-tools']],
+  );
+}
+const missing = [...new Set(needs.filter(([ok]) => !ok()).flatMap(([, pkgs]) => pkgs))];
+if (missing.length) {
+  const line = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (process.getuid?.() === 0) {
+    console.log(`Installing Debian packages: ${missing.join(' ')}`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
+    execFileSync('apt-get', line.split(' ').slice(1), { stdio: 'inherit', env });
+  } else {
+    console.error(`Vigil needs Debian packages that are missing. Run as root:\n  sudo apt-get update && sudo ${line}`);
+    process.exit(1);
+  }
+}
+
+const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
+const marker = 'node_modules/.package-lock.json';
+if (!existsSync(marker) || mtime('package-lock.json') > mtime(marker) || !existsSync('node_modules/better-sqlite3/build/Release/better_sqlite3.node')) {
+  console.log('Installing npm packages (npm ci; better-sqlite3 builds from source, ~2 min)…');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit' });
+}
