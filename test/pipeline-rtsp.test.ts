@@ -1,0 +1,119 @@
+/**
+ * The main job end to end on real parts: gst-rtsp-server serving real footage → hub
+ * (embedded aedes, real ffmpeg, TF.js detector in worker threads, SQLite) → independent
+ * MQTT clients (mqtt.js and mosquitto_sub).
+ */
+import { spawn } from 'node:child_process';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRtspServer, type RtspServer } from './helpers/rtsp.ts';
+import { api, startTestHub, type TestHub } from './helpers/hub.ts';
+import { MqttRecorder } from './helpers/mqtt-recorder.ts';
+
+let rtsp: RtspServer;
+let h: TestHub;
+let rec: MqttRecorder;
+
+beforeAll(async () => {
+  rtsp = await startRtspServer();
+  h = await startTestHub();
+  rec = await MqttRecorder.connect(h.mqttUrl, ['vigil/events', 'vigil/camera/lobby/+', 'vigil/camera/lobby/person/snapshot', 'vigil/zone/+/+', 'vigil/bridge/response/#']);
+});
+
+afterAll(async () => {
+  await rec?.close();
+  await h?.stop();
+  await rtsp?.stop();
+});
+
+describe('RTSP camera → detection → MQTT events', () => {
+  it('tracks people from a real RTSP stream and publishes events, counts, snapshots and rows', async () => {
+    // mosquitto_sub, an independent client of the embedded broker, waits for the first event.
+    const port = new URL(h.mqttUrl).port;
+    const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', port, '-t', 'vigil/events', '-C', '1', '-W', '90'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let subOut = '';
+    sub.stdout.on('data', (c: Buffer) => { subOut += c.toString(); });
+    const subDone = new Promise<number>((r) => sub.on('exit', (code) => r(code ?? -1)));
+
+    const created = Date.now();
+    const res = await api(h.baseUrl, 'POST', '/api/cameras', {
+      name: 'lobby',
+      paths: { detect: rtsp.mainUrl, live: rtsp.subUrl },
+      username: 'admin', password: 'hunter2-secret',
+      detect: { width: 640, fps: 5 },
+      objects: { track: ['person', 'car'], filters: { person: { min_score: 0.4, threshold: 0.55 } } },
+      zones: [{ name: 'floor', coordinates: [[0, 0.3], [1, 0.3], [1, 1], [0, 1]], objects: ['person'], inertia: 2 }],
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.has_credentials).toBe(true);
+    expect(JSON.stringify(res.body)).not.toContain('hunter2-secret');
+
+    // The camera component picks the camera up: ffmpeg connects and frames flow.
+    const online = await rec.waitFor((m) => m.topic === 'vigil/camera/lobby/availability' && m.payload.toString() === 'online', 15_000, 'camera online');
+    expect(online.at - created).toBeLessThan(10_000);
+    expect(h.logs()).toMatch(/"camera":"lobby".*"msg":"camera started"/);
+
+    const first = await rec.waitFor((m) => m.topic === 'vigil/events' && JSON.parse(m.payload.toString()).after.label === 'person', 90_000, 'a person event');
+    const ev = JSON.parse(first.payload.toString());
+    expect(ev.type).toBe('new');
+    expect(ev.after.camera).toBe('lobby');
+    expect(ev.after.top_score).toBeGreaterThanOrEqual(0.55);
+    const [x1, y1, x2, y2] = ev.after.box as number[];
+    expect(x1).toBeGreaterThanOrEqual(0); expect(y1).toBeGreaterThanOrEqual(0);
+    expect(x2).toBeLessThanOrEqual(640); expect(y2).toBeLessThanOrEqual(480);
+    expect(x2).toBeGreaterThan(x1); expect(y2).toBeGreaterThan(y1);
+    expect(ev.after.area).toBeCloseTo((x2 - x1) * (y2 - y1), 0);
+
+    expect(await subDone).toBe(0);
+    expect(JSON.parse(subOut).after.id).toBeTypeOf('string');
+
+    // Retained live count goes up …
+    const up = await rec.waitFor((m) => m.topic === 'vigil/camera/lobby/person' && Number(m.payload.toString()) >= 1, 10_000, 'person count ≥ 1');
+    expect(Number(up.payload.toString())).toBeGreaterThanOrEqual(1);
+    await rec.waitFor((m) => m.topic === 'vigil/zone/floor/person' && Number(m.payload.toString()) >= 1, 30_000, 'zone count ≥ 1');
+
+    // … a best snapshot that decodes as JPEG …
+    const snap = await rec.waitFor((m) => m.topic === 'vigil/camera/lobby/person/snapshot', 20_000, 'person snapshot');
+    const meta = await sharp(snap.payload).metadata();
+    expect(meta.format).toBe('jpeg');
+    expect(meta.width).toBe(640);
+
+    // … updates and ends as people walk through.
+    await rec.waitFor((m) => m.topic === 'vigil/events' && JSON.parse(m.payload.toString()).type === 'update', 60_000, 'an update');
+    const end = await rec.waitFor((m) => m.topic === 'vigil/events' && JSON.parse(m.payload.toString()).type === 'end', 90_000, 'an end');
+    expect(JSON.parse(end.payload.toString()).after.end_time).toBeGreaterThan(0);
+    const idsPerPerson = new Set(rec.events().filter((e) => e.after.label === 'person').map((e) => e.after.id));
+    expect(idsPerPerson.size).toBeGreaterThanOrEqual(1);
+
+    // Rows in the database, with their snapshots, through the REST API.
+    const list = await api(h.baseUrl, 'GET', '/api/events?camera=lobby&label=person&limit=5');
+    expect(list.status).toBe(200);
+    expect(list.body.length).toBeGreaterThan(0);
+    expect(Number(list.headers.get('x-total-count'))).toBeGreaterThanOrEqual(list.body.length);
+    const withSnap = list.body.find((e: { has_snapshot: boolean }) => e.has_snapshot);
+    const img = await fetch(`${h.baseUrl}/api/events/${withSnap.id}/snapshot.jpg`);
+    expect(img.status).toBe(200);
+    expect((await sharp(Buffer.from(await img.arrayBuffer())).metadata()).format).toBe('jpeg');
+    const zoneList = await api(h.baseUrl, 'GET', '/api/events?zone=floor');
+    expect(zoneList.status).toBe(200);
+    for (const e of zoneList.body) expect(e.zones).toContain('floor');
+
+    // Disabling the camera stops it: open events end and the counts go back to 0 (retained).
+    const patched = await api(h.baseUrl, 'PATCH', '/api/cameras/lobby', { enabled: false });
+    expect(patched.status).toBe(200);
+    await rec.waitFor((m) => m.topic === 'vigil/camera/lobby/availability' && m.payload.toString() === 'offline', 5_000, 'camera offline after disable');
+    await rec.waitFor((m) => m.topic === 'vigil/camera/lobby/person' && m.payload.toString() === '0', 10_000, 'person count back to 0');
+    const late = await MqttRecorder.connect(h.mqttUrl, ['vigil/camera/lobby/person', 'vigil/camera/lobby/all']);
+    const retained = await late.waitFor((m) => m.topic === 'vigil/camera/lobby/person', 5_000, 'retained count');
+    expect(retained.retain).toBe(true);
+    expect(retained.payload.toString()).toBe('0');
+    await late.close();
+    const open = await api(h.baseUrl, 'GET', '/api/events?camera=lobby&in_progress=1');
+    await expect.poll(async () => (await api(h.baseUrl, 'GET', '/api/events?camera=lobby&in_progress=1')).body.length, { timeout: 5000 }).toBe(0);
+    void open;
+
+    // The password never left the hub.
+    for (const m of rec.messages) expect(m.payload.includes('hunter2-secret') && !m.topic.endsWith('/config')).toBe(false);
+    expect(h.logs()).not.toContain('hunter2-secret');
+  }, 300_000);
+});
