@@ -1,0 +1,76 @@
+/**
+ * The scale-out path: an external Mosquitto broker, the hub with no in-process
+ * components, and the camera and detector each running as their own OS process
+ * (`components/main.ts`). Events still flow end to end and land in the hub's database.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startRtspServer, type RtspServer } from './helpers/rtsp.ts';
+import { startMosquitto, type MosquittoBroker } from './helpers/mosquitto.ts';
+import { api, startTestHub, type TestHub } from './helpers/hub.ts';
+import { MqttRecorder } from './helpers/mqtt-recorder.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+let rtsp: RtspServer;
+let broker: MosquittoBroker;
+let h: TestHub;
+let rec: MqttRecorder;
+const procs: ChildProcess[] = [];
+let procLogs = '';
+
+function component(role: 'camera' | 'detector', url: string): ChildProcess {
+  const p = spawn(process.execPath, ['--import', 'tsx', 'components/main.ts', role, '--mqtt', url, '--workers', '2'], {
+    cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VIGIL_LOG_FORMAT: 'json' },
+  });
+  p.stdout!.on('data', (c: Buffer) => { procLogs += c.toString(); });
+  p.stderr!.on('data', (c: Buffer) => { procLogs += c.toString(); });
+  procs.push(p);
+  return p;
+}
+
+beforeAll(async () => {
+  [rtsp, broker] = await Promise.all([startRtspServer(), startMosquitto()]);
+  h = await startTestHub({ mqtt: { url: broker.url }, camera: { enabled: false }, detector: { enabled: false } });
+  rec = await MqttRecorder.connect(broker.url, ['vigil/events', 'vigil/component/+/availability', 'vigil/camera/yard/availability']);
+});
+
+afterAll(async () => {
+  for (const p of procs) p.kill('SIGTERM');
+  await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)))));
+  await rec?.close();
+  await h?.stop();
+  await broker?.stop();
+  await rtsp?.stop();
+});
+
+it('runs camera and detector as separate processes over Mosquitto', async () => {
+  const sys = await api(h.baseUrl, 'GET', '/api/system');
+  expect(sys.body.mqtt.embedded).toBe(false);
+  expect(Object.keys(sys.body.components)).not.toContain('camera');
+
+  const cam = component('camera', broker.url);
+  const det = component('detector', broker.url);
+  await rec.waitFor((m) => m.topic === `vigil/component/camera-${cam.pid}/availability` && m.payload.toString() === 'online', 20_000, 'camera process online');
+  await rec.waitFor((m) => m.topic === `vigil/component/detector-${det.pid}/availability` && m.payload.toString() === 'online', 60_000, 'detector process online');
+
+  const res = await api(h.baseUrl, 'POST', '/api/cameras', {
+    name: 'yard', paths: { detect: rtsp.mainUrl }, detect: { width: 640, fps: 5 },
+    objects: { track: ['person'], filters: { person: { min_score: 0.4, threshold: 0.55 } } },
+  });
+  expect(res.status).toBe(201);
+  await rec.waitFor((m) => m.topic === 'vigil/camera/yard/availability' && m.payload.toString() === 'online', 20_000, 'camera online');
+  const ev = await rec.waitFor((m) => m.topic === 'vigil/events' && JSON.parse(m.payload.toString()).after.label === 'person', 90_000, 'person event');
+  const id = JSON.parse(ev.payload.toString()).after.id as string;
+
+  // The hub, a third process's worth of code away, stored the row.
+  await expect.poll(async () => (await api(h.baseUrl, 'GET', `/api/events/${id}`)).status, { timeout: 10_000 }).toBe(200);
+  // The hub sees the components through the bus.
+  await expect.poll(async () => Object.keys((await api(h.baseUrl, 'GET', '/api/system')).body.components), { timeout: 10_000 })
+    .toContain(`detector-${det.pid}`);
+
+  // The camera process dies: its last will marks it offline on the broker.
+  cam.kill('SIGKILL');
+  await rec.waitFor((m) => m.topic === `vigil/component/camera-${cam.pid}/availability` && m.payload.toString() === 'offline', 30_000, 'camera process last will');
+  expect(procLogs).not.toMatch(/"level":(50|60)/);
+}, 240_000);
