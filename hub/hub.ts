@@ -171,7 +171,8 @@ export class Hub {
       name: DEMO_CAMERA,
       paths: { detect: pathToFileURL(demo.file).toString() },
       detect: { width: 640, fps: 5 },
-      objects: { track: ['person', 'car'], filters: { person: { min_score: 0.4, threshold: 0.6 }, car: { min_score: 0.4, threshold: 0.6 } } },
+      // Parked cars in this footage are small and score low (median 0.38) with CenterNet.
+      objects: { track: ['person', 'car'], filters: { car: { min_score: 0.3, threshold: 0.35 } } },
     }));
     this.logger.info({ file: demo.file }, 'no camera configured: added the demo camera (looping footage)');
   }
