@@ -58,7 +58,7 @@ describe('RTSP camera → detection → MQTT events', () => {
     expect(ev.type).toBe('new');
     expect(ev.after.camera).toBe('lobby');
     expect(ev.after.top_score).toBeGreaterThanOrEqual(0.55);
-    const [x1, y1, x2, y2] = ev.after.box as number[];
+    const [x1, y1, x2, y2] = ev.after.box as [number, number, number, number];
     expect(x1).toBeGreaterThanOrEqual(0); expect(y1).toBeGreaterThanOrEqual(0);
     expect(x2).toBeLessThanOrEqual(640); expect(y2).toBeLessThanOrEqual(480);
     expect(x2).toBeGreaterThan(x1); expect(y2).toBeGreaterThan(y1);
