@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const ctx: ComponentContext = { bus, topics, logger };
   const backend = values.backend as 'auto' | 'wasm' | 'tensorflow' | undefined;
   const component: Component = role === 'camera'
-    ? new CameraComponent(ctx, { cameras: values.cameras?.split(',') })
+    ? new CameraComponent(ctx, { cameras: values.cameras?.split(','), componentId: id })
     : new DetectorComponent(ctx, { workers: values.workers ? Number(values.workers) : undefined, backend });
   await component.start();
   logger.info({ url: url.replace(/\/\/[^@/]*@/, '//') }, `${role} component running`);

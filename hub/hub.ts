@@ -26,6 +26,7 @@ import { EventsRepo } from './store/events-repo.ts';
 import { CameraService } from './services/camera-service.ts';
 import { EventStore } from './services/event-store.ts';
 import { SystemStatus } from './services/system-status.ts';
+import { ComponentWatch } from './services/component-watch.ts';
 import { createApp } from './http/app.ts';
 import { Supervisor } from './supervisor.ts';
 import { VERSION } from './version.ts';
@@ -76,6 +77,7 @@ export class Hub {
       const eventStore = new EventStore(eventsRepo, this.bus, this.topics, join(dataDir, 'snapshots'), logger.child({ module: 'events' }));
       const status = new SystemStatus(this.bus, this.topics);
       await status.start();
+      await new ComponentWatch(this.bus, this.topics, logger.child({ module: 'components' })).start();
       await eventStore.start();
       await this.seedDemoCamera(camerasRepo);
       await this.cameras.start();

@@ -37,7 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const p of procs) p.kill('SIGTERM');
-  await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)))));
+  await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(null) : p.once('exit', r)))));
   await rec?.close();
   await h?.stop();
   await broker?.stop();
@@ -71,6 +71,10 @@ it('runs camera and detector as separate processes over Mosquitto', async () => 
 
   // The camera process dies: its last will marks it offline on the broker.
   cam.kill('SIGKILL');
+  const killed = Date.now();
   await rec.waitFor((m) => m.topic === `vigil/component/camera-${cam.pid}/availability` && m.payload.toString() === 'offline', 30_000, 'camera process last will');
+  // … and the hub marks the cameras that process ran offline; the detector ends their events.
+  await rec.waitFor((m) => m.topic === 'vigil/camera/yard/availability' && m.payload.toString() === 'offline' && m.at >= killed, 10_000, 'camera offline via the hub');
+  await expect.poll(async () => (await api(h.baseUrl, 'GET', '/api/events?camera=yard&in_progress=1')).body.length, { timeout: 10_000 }).toBe(0);
   expect(procLogs).not.toMatch(/"level":(50|60)/);
 }, 240_000);

@@ -12,13 +12,19 @@ import { CameraRunner } from './camera-runner.ts';
 export interface CameraComponentOptions {
   /** Only run these cameras (default: all). Lets several camera processes split the load. */
   cameras?: string[];
+  /** Id on `vigil/component/<id>/…` (default `camera`). */
+  componentId?: string;
 }
+
+/** Interval of `vigil/component/<id>/state`, ms. */
+const STATE_INTERVAL_MS = 5000;
 
 export class CameraComponent implements Component {
   readonly id = 'camera';
   private readonly runners = new Map<string, CameraRunner>();
   /** Serializes config changes per camera so a restart never overlaps a stop. */
   private chain: Promise<void> = Promise.resolve();
+  private stateTimer?: NodeJS.Timeout;
 
   constructor(private readonly ctx: ComponentContext, private readonly opts: CameraComponentOptions = {}) {}
 
@@ -36,9 +42,20 @@ export class CameraComponent implements Component {
       const runner = this.runners.get(parsed.camera);
       if (runner) runner.activeObjects = Number(payload.toString()) || 0;
     });
+    this.stateTimer = setInterval(() => this.publishState(), STATE_INTERVAL_MS);
+    this.stateTimer.unref();
+  }
+
+  /**
+   * `vigil/component/<id>/state`: `{cameras: [names], …per-camera counters}`. The hub marks
+   * these cameras offline when this component's last will fires.
+   */
+  private publishState(): void {
+    this.ctx.bus.publishState(this.ctx.topics.componentState(this.opts.componentId ?? this.id), { cameras: [...this.runners.keys()], ...this.status() });
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.stateTimer);
     await this.chain;
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
     this.runners.clear();
@@ -70,5 +87,6 @@ export class CameraComponent implements Component {
       runner.start();
       log.info('camera started');
     }
+    this.publishState();
   }
 }

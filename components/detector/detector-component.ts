@@ -64,6 +64,7 @@ export class DetectorComponent implements Component {
   private tick?: NodeJS.Timeout;
   private stateTimer?: NodeJS.Timeout;
   private recentMs: number[] = [];
+  private stopping = false;
   readonly stats: DetectorStats = { frames_received: 0, frames_dropped: 0, inferences: 0, inference_errors: 0, inference_ms: 0, events_published: 0 };
 
   constructor(private readonly ctx: ComponentContext, private readonly opts: DetectorOptions = {}) {}
@@ -92,6 +93,7 @@ export class DetectorComponent implements Component {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.tick);
     clearInterval(this.stateTimer);
     for (const name of [...this.cams.keys()]) this.endCamera(name);
@@ -139,7 +141,7 @@ export class DetectorComponent implements Component {
   /** Dispatches waiting frames while a worker is free, round-robin over cameras. */
   private pump(): void {
     const pool = this.pool;
-    if (!pool) return;
+    if (!pool || this.stopping) return;
     const names = [...this.cams.keys()];
     let guard = names.length;
     while (pool.busy + pool.queued < pool.size && guard > 0) {
@@ -152,7 +154,12 @@ export class DetectorComponent implements Component {
       slot.inFlight.push(job);
       pool.detect({ jpeg: job.jpeg }).then(
         (r: DetectResult) => { job.result = r.detections; this.record(r.inferenceMs); },
-        (err: Error) => { job.failed = true; this.stats.inference_errors++; this.ctx.logger.warn({ camera: name, err: err.message }, 'inference failed'); },
+        (err: Error) => {
+          job.failed = true;
+          if (this.stopping) return; // frames in flight when the pool stops
+          this.stats.inference_errors++;
+          this.ctx.logger.warn({ camera: name, err: err.message }, 'inference failed');
+        },
       ).finally(() => { this.drainResults(name, slot); this.pump(); });
     }
   }

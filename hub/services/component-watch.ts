@@ -1,0 +1,36 @@
+/**
+ * When a camera component's last will fires (`vigil/component/<id>/availability` =
+ * `offline`), the cameras it ran — listed in its retained `…/state` — are marked
+ * `offline` on `vigil/camera/<cam>/availability`, since a dead process cannot say so
+ * itself. The detector then ends their open events.
+ */
+import type { Logger } from 'pino';
+import type { Bus } from '../../components/bus/bus.ts';
+import type { Topics } from '../../components/bus/topics.ts';
+
+export class ComponentWatch {
+  private readonly camerasOf = new Map<string, string[]>();
+
+  constructor(private readonly bus: Bus, private readonly topics: Topics, private readonly logger: Logger) {}
+
+  async start(): Promise<void> {
+    const t = this.topics;
+    await this.bus.subscribe(t.sub.componentStates(), (topic, payload) => {
+      const p = t.parse(topic);
+      if (p?.kind !== 'component.state') return;
+      try {
+        const cams = (JSON.parse(payload.toString()) as { cameras?: unknown }).cameras;
+        if (Array.isArray(cams)) this.camerasOf.set(p.component, cams.filter((c): c is string => typeof c === 'string'));
+      } catch {
+        // not a camera component's state
+      }
+    });
+    await this.bus.subscribe(t.sub.componentAvailability(), (topic, payload) => {
+      const p = t.parse(topic);
+      if (p?.kind !== 'component.availability' || payload.toString() !== 'offline') return;
+      const cams = this.camerasOf.get(p.component) ?? [];
+      if (cams.length) this.logger.warn({ component: p.component, cameras: cams }, 'camera component went away; marking its cameras offline');
+      for (const cam of cams) this.bus.send(t.cameraAvailability(cam), 'offline', { retain: true, qos: 1 });
+    });
+  }
+}
