@@ -25,6 +25,8 @@ export interface RtspServer {
   stop(): Promise<void>;
   /** kill -9, to simulate a camera dropping off; resolves once the process is gone. Idempotent. */
   kill(): Promise<void>;
+  /** OS process id (SIGSTOP/SIGCONT freeze a camera with its connections open). */
+  pid: number;
 }
 
 /**
@@ -144,5 +146,6 @@ export async function startRtspServer(opts: { port?: number; source?: string } =
     subUrl: `${url}/sub`,
     stop: () => terminate('SIGTERM'),
     kill: () => terminate('SIGKILL'),
+    pid: child.pid!,
   };
 }
