@@ -1,4 +1,12 @@
-/** The hub's version, from package.json. */
-import { readFileSync } from 'node:fs';
+/** The hub's version, from the package.json above this file (works from sources and from dist/). */
+import { existsSync, readFileSync } from 'node:fs';
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+function findPackageJson(): URL {
+  for (const rel of ['../package.json', '../../package.json']) {
+    const u = new URL(rel, import.meta.url);
+    if (existsSync(u)) return u;
+  }
+  throw new Error('package.json not found above hub/version');
+}
+
+export const VERSION: string = (JSON.parse(readFileSync(findPackageJson(), 'utf8')) as { version: string }).version;

@@ -36,7 +36,7 @@ async function refresh() {
       const live = sys.cameras[c.name] || {};
       return '<div class="cam"><img alt="' + esc(c.name) + '" src="/api/cameras/' + encodeURIComponent(c.name) + '/latest.jpg?t=' + Date.now() + '">' +
         '<div class="meta"><b>' + esc(c.name) + '</b><span class="' + esc(live.availability) + '">' + esc(live.availability || 'unknown') +
-        (live.state ? ' · ' + esc(live.state.fps) + ' fps' : '') + (live.motion === 'ON' ? ' · motion' : '') + '</span></div></div>';
+        (live.fps !== undefined ? ' · ' + esc(live.fps) + ' fps' : '') + (live.motion === 'ON' ? ' · motion' : '') + '</span></div></div>';
     }).join('');
     document.getElementById('events').innerHTML = events.map((e) =>
       '<tr><td>' + (e.has_snapshot ? '<img alt="" src="/api/events/' + encodeURIComponent(e.id) + '/thumbnail.jpg">' : '') + '</td><td>' + esc(e.camera) + '</td><td>' + esc(e.label) +
