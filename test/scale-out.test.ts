@@ -32,7 +32,7 @@ function component(role: 'camera' | 'detector', url: string): ChildProcess {
 beforeAll(async () => {
   [rtsp, broker] = await Promise.all([startRtspServer(), startMosquitto()]);
   h = await startTestHub({ mqtt: { url: broker.url }, camera: { enabled: false }, detector: { enabled: false } });
-  rec = await MqttRecorder.connect(broker.url, ['vigil/events', 'vigil/component/+/availability', 'vigil/camera/yard/availability']);
+  rec = await MqttRecorder.connect(broker.url, ['vigil/events', 'vigil/component/+/availability', 'vigil/camera/yard/availability', 'vigil/camera/yard/person', 'vigil/camera/yard/person/snapshot']);
 });
 
 afterAll(async () => {
@@ -59,12 +59,24 @@ it('runs camera and detector as separate processes over Mosquitto', async () => 
     objects: { track: ['person'], filters: { person: { min_score: 0.4, threshold: 0.55 } } },
   });
   expect(res.status).toBe(201);
+  // mosquitto_sub gets the first event (spawned async: the test hub shares this event loop).
+  const mosq = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(broker.port), '-t', 'vigil/events', '-C', '1', '-W', '90'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let mosqOut = '';
+  mosq.stdout!.on('data', (c: Buffer) => { mosqOut += c.toString(); });
+  const mosqExit = new Promise<number | null>((r) => mosq.on('exit', r));
   await rec.waitFor((m) => m.topic === 'vigil/camera/yard/availability' && m.payload.toString() === 'online', 20_000, 'camera online');
+  expect(await mosqExit).toBe(0);
+  expect(JSON.parse(mosqOut).after.camera).toBe('yard');
   const ev = await rec.waitFor((m) => m.topic === 'vigil/events' && JSON.parse(m.payload.toString()).after.label === 'person', 90_000, 'person event');
   const id = JSON.parse(ev.payload.toString()).after.id as string;
 
-  // The hub, a third process's worth of code away, stored the row.
+  await rec.waitFor((m) => m.topic === 'vigil/camera/yard/person' && Number(m.payload.toString()) >= 1, 10_000, 'count ≥ 1');
+  const snap = await rec.waitFor((m) => m.topic === 'vigil/camera/yard/person/snapshot', 20_000, 'snapshot');
+  expect(snap.payload.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+
+  // The hub, in another process, stored the row and the snapshot it received over Mosquitto.
   await expect.poll(async () => (await api(h.baseUrl, 'GET', `/api/events/${id}`)).status, { timeout: 10_000 }).toBe(200);
+  await expect.poll(async () => (await fetch(`${h.baseUrl}/api/events/${id}/snapshot.jpg`)).status, { timeout: 10_000 }).toBe(200);
   // The hub sees the components through the bus.
   await expect.poll(async () => Object.keys((await api(h.baseUrl, 'GET', '/api/system')).body.components), { timeout: 10_000 })
     .toContain(`detector-${det.pid}`);
@@ -76,5 +88,6 @@ it('runs camera and detector as separate processes over Mosquitto', async () => 
   // … and the hub marks the cameras that process ran offline; the detector ends their events.
   await rec.waitFor((m) => m.topic === 'vigil/camera/yard/availability' && m.payload.toString() === 'offline' && m.at >= killed, 10_000, 'camera offline via the hub');
   await expect.poll(async () => (await api(h.baseUrl, 'GET', '/api/events?camera=yard&in_progress=1')).body.length, { timeout: 10_000 }).toBe(0);
+  await rec.waitFor((m) => m.topic === 'vigil/camera/yard/person' && m.payload.toString() === '0', 10_000, 'count back to 0');
   expect(procLogs).not.toMatch(/"level":(50|60)/);
 }, 240_000);
