@@ -47,11 +47,11 @@ export class CameraComponent implements Component {
   }
 
   /**
-   * `vigil/component/<id>/state`: `{cameras: [names], …per-camera counters}`. The hub marks
+   * `vigil/component/<id>/state`: `{role: 'camera', cameras: [names], …per-camera counters}`. The hub marks
    * these cameras offline when this component's last will fires.
    */
   private publishState(): void {
-    this.ctx.bus.publishState(this.ctx.topics.componentState(this.opts.componentId ?? this.id), { cameras: [...this.runners.keys()], ...this.status() });
+    this.ctx.bus.publishState(this.ctx.topics.componentState(this.opts.componentId ?? this.id), { role: 'camera', cameras: [...this.runners.keys()], ...this.status() });
   }
 
   async stop(): Promise<void> {

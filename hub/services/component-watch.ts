@@ -1,6 +1,6 @@
 /**
  * When a camera component's last will fires (`vigil/component/<id>/availability` =
- * `offline`), the cameras it ran — listed in its retained `…/state` — are marked
+ * `offline`), the cameras it ran — listed in its retained `…/state` (`role: 'camera'`) — are marked
  * `offline` on `vigil/camera/<cam>/availability`, since a dead process cannot say so
  * itself. The detector then ends their open events.
  */
@@ -19,8 +19,8 @@ export class ComponentWatch {
       const p = t.parse(topic);
       if (p?.kind !== 'component.state') return;
       try {
-        const cams = (JSON.parse(payload.toString()) as { cameras?: unknown }).cameras;
-        if (Array.isArray(cams)) this.camerasOf.set(p.component, cams.filter((c): c is string => typeof c === 'string'));
+        const state = JSON.parse(payload.toString()) as { role?: unknown; cameras?: unknown };
+        if (state.role === 'camera' && Array.isArray(state.cameras)) this.camerasOf.set(p.component, state.cameras.filter((c): c is string => typeof c === 'string'));
       } catch {
         // not a camera component's state
       }
@@ -29,7 +29,7 @@ export class ComponentWatch {
       const p = t.parse(topic);
       if (p?.kind !== 'component.availability' || payload.toString() !== 'offline') return;
       const cams = this.camerasOf.get(p.component) ?? [];
-      if (cams.length) this.logger.warn({ component: p.component, cameras: cams }, 'camera component went away; marking its cameras offline');
+      if (cams.length) this.logger.info({ component: p.component, cameras: cams }, 'camera component went away; marking its cameras offline');
       for (const cam of cams) this.bus.send(t.cameraAvailability(cam), 'offline', { retain: true, qos: 1 });
     });
   }
