@@ -238,7 +238,7 @@ export async function benchBroker(opts: BenchBrokerOptions = {}): Promise<Record
     }
   };
 
-  const broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, policy: new BrokerPolicy([], pino({ level: 'silent' })), logger: pino({ level: 'silent' }) });
+  const broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, policy: new BrokerPolicy({ prefix: 'vigil', allowAnonymous: true, logger: pino({ level: 'silent' }) }), logger: pino({ level: 'silent' }) });
   await broker.start();
   try {
     await measure('aedes', `mqtt://127.0.0.1:${broker.port}`);

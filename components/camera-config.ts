@@ -87,7 +87,8 @@ export const cameraConfig = z
     connection_method: z.enum(['direct', 'bridge']).default('direct'),
     paths: cameraPaths,
     username: z.string().max(128).optional(),
-    password: z.string().max(256).optional(),
+    /** Plain on the way in; sealed (`sealed:v1:…`, AES-256-GCM) at rest and on the bus. */
+    password: z.string().max(1024).optional(),
     detect: z
       .object({
         enabled: z.boolean().default(true),

@@ -7,12 +7,15 @@
 import type { Logger } from 'pino';
 import type { Bus } from './bus/bus.ts';
 import type { Topics } from './bus/topics.ts';
+import type { SecretBox } from '../hub/auth/secrets.ts';
 
 /** What every component gets. */
 export interface ComponentContext {
   bus: Bus;
   topics: Topics;
   logger: Logger;
+  /** Opens sealed credentials in camera configs (the hub's `secret.key` / `VIGIL_SECRET_KEY`). */
+  secrets?: SecretBox;
 }
 
 /** A unit the supervisor starts and stops. */

@@ -5,10 +5,14 @@
  *   tsx components/main.ts detector --mqtt mqtt://broker:1883 [--workers 2] [--backend wasm]
  *
  * Options also come from the environment: `VIGIL_MQTT__URL`, `VIGIL_MQTT__USERNAME`,
- * `VIGIL_MQTT__PASSWORD`, `VIGIL_MQTT__PREFIX`, `VIGIL_MQTT__PROTOCOL_VERSION`. The component
+ * `VIGIL_MQTT__PASSWORD` (a `component` device credential on the embedded broker),
+ * `VIGIL_MQTT__PREFIX`, `VIGIL_MQTT__PROTOCOL_VERSION`, and `VIGIL_SECRET_KEY` (or
+ * `--secret-key-file data/secret.key`) to open the sealed camera passwords. The component
  * learns its cameras from the retained `vigil/camera/+/config` the hub publishes.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { SecretBox, parseKey } from '../hub/auth/secrets.ts';
 import { Bus } from './bus/bus.ts';
 import { Topics } from './bus/topics.ts';
 import type { Component, ComponentContext } from './component.ts';
@@ -16,14 +20,14 @@ import { CameraComponent } from './camera/camera-component.ts';
 import { DetectorComponent } from './detector/detector-component.ts';
 import { createLogger } from '../hub/log.ts';
 
-const USAGE = 'usage: components/main.ts camera|detector --mqtt URL [--prefix vigil] [--cameras a,b] [--workers N] [--backend auto|wasm|tensorflow]';
+const USAGE = 'usage: components/main.ts camera|detector --mqtt URL [--prefix vigil] [--cameras a,b] [--workers N] [--backend auto|wasm|tensorflow] [--secret-key-file FILE]';
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
       mqtt: { type: 'string' }, prefix: { type: 'string' }, cameras: { type: 'string' },
-      workers: { type: 'string' }, backend: { type: 'string' }, 'client-id': { type: 'string' },
+      workers: { type: 'string' }, backend: { type: 'string' }, 'client-id': { type: 'string' }, 'secret-key-file': { type: 'string' },
     },
   });
   const role = positionals[0];
@@ -42,7 +46,9 @@ async function main(): Promise<void> {
     availabilityTopic: topics.componentAvailability(id),
   });
   await bus.connect();
-  const ctx: ComponentContext = { bus, topics, logger };
+  const keyFile = values['secret-key-file'];
+  const secrets = process.env.VIGIL_SECRET_KEY ? new SecretBox(parseKey(process.env.VIGIL_SECRET_KEY)) : keyFile ? new SecretBox(readFileSync(keyFile).subarray(0, 32)) : undefined;
+  const ctx: ComponentContext = { bus, topics, logger, secrets };
   const backend = values.backend as 'auto' | 'wasm' | 'tensorflow' | undefined;
   const component: Component = role === 'camera'
     ? new CameraComponent(ctx, { cameras: values.cameras?.split(','), componentId: id })

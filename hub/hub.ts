@@ -8,7 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
-import { resolve, join } from 'node:path';
+import { dirname, resolve, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
@@ -29,6 +29,8 @@ import { SystemStatus } from './services/system-status.ts';
 import { ComponentWatch } from './services/component-watch.ts';
 import { createApp } from './http/app.ts';
 import { Supervisor } from './supervisor.ts';
+import { AuthService } from './auth/auth-service.ts';
+import { loadHubKeys, type HubKeys } from './auth/secrets.ts';
 import { VERSION } from './version.ts';
 
 /** Name of the demo camera created when none is configured. */
@@ -44,6 +46,9 @@ export class Hub {
   private readonly supervisor: Supervisor;
   private readonly started = Date.now();
   cameras?: CameraService;
+  /** Users, sessions, keys, devices, activity (after start). */
+  auth?: AuthService;
+  private keys?: HubKeys;
   /** Bound ports after start. */
   httpPort = 0;
   mqttPort = 0;
@@ -64,16 +69,19 @@ export class Hub {
     try {
       const dataDir = resolve(config.data_dir);
       this.ds = await openStore(join(dataDir, 'vigil.db'));
+      this.keys = loadHubKeys(dataDir);
+      this.auth = new AuthService(this.ds, this.keys, dataDir, config.auth.login_limits, logger.child({ module: 'auth' }));
       if (!config.mqtt.url) {
-        this.policy = new BrokerPolicy(config.mqtt.users, logger.child({ module: 'broker' }));
+        this.policy = new BrokerPolicy({ prefix: config.mqtt.prefix, allowAnonymous: config.mqtt.allow_anonymous, auth: this.auth, logger: logger.child({ module: 'broker' }) });
         this.broker = new EmbeddedBroker({ host: config.mqtt.host, port: config.mqtt.port, policy: this.policy, logger: logger.child({ module: 'broker' }) });
         await this.broker.start();
         this.mqttPort = this.broker.port;
       }
       this.bus = await this.connectBus('hub', this.topics.hubAvailability());
-      const camerasRepo = new CamerasRepo(this.ds);
+      const camerasRepo = new CamerasRepo(this.ds, this.keys.box);
       const eventsRepo = new EventsRepo(this.ds);
-      this.cameras = new CameraService(camerasRepo, this.bus, this.topics, logger.child({ module: 'cameras' }));
+      const fileRoots = [...config.camera.file_roots, dirname(config.demo.file), join(dataDir, 'media')];
+      this.cameras = new CameraService(camerasRepo, this.bus, this.topics, logger.child({ module: 'cameras' }), this.keys.box, fileRoots);
       const eventStore = new EventStore(eventsRepo, this.bus, this.topics, join(dataDir, 'snapshots'), logger.child({ module: 'events' }));
       const status = new SystemStatus(this.bus, this.topics);
       await status.start();
@@ -83,7 +91,8 @@ export class Hub {
       await this.cameras.start();
 
       const app = createApp({
-        version: VERSION, logger: logger.child({ module: 'http' }), cameras: this.cameras, events: eventsRepo, eventStore, status,
+        version: VERSION, logger: logger.child({ module: 'http' }), auth: this.auth, cameras: this.cameras, events: eventsRepo, eventStore, status,
+        trustedProxies: config.http.trusted_proxies, secureCookies: config.http.secure_cookies,
         system: async () => ({
           version: VERSION,
           uptime_s: (Date.now() - this.started) / 1000,
@@ -107,6 +116,7 @@ export class Hub {
         await this.startComponent((ctx) => new DetectorComponent(ctx, { workers: config.detector.workers, backend: config.detector.backend, minScore: config.detector.min_score }));
       }
       logger.info({ version: VERSION, mqtt: this.broker ? `embedded :${this.mqttPort}` : redactMqtt(config.mqtt.url!) }, 'Vigil hub started');
+      await this.auth.prepareSetup();
     } catch (err) {
       await this.stop();
       throw err;
@@ -149,7 +159,7 @@ export class Hub {
     try {
       const probe = make({ bus: undefined as never, topics: this.topics, logger: this.logger });
       bus = await this.connectBus(probe.id, this.topics.componentAvailability(probe.id));
-      const component = make({ bus, topics: this.topics, logger: this.logger.child({ component: probe.id }) });
+      const component = make({ bus, topics: this.topics, logger: this.logger.child({ component: probe.id }), secrets: this.keys?.box });
       const b = bus;
       await this.supervisor.start(component, () => b.close());
     } catch (err) {

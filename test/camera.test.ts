@@ -84,7 +84,7 @@ describe('camera lifecycle through the API', () => {
       expect((await sharp(jpeg).metadata()).width).toBe(640);
       const snap = await rec.waitFor((m) => m.topic === 'vigil/camera/walk/snapshot', 5000, 'snapshot');
       expect((await sharp(snap.payload).metadata()).format).toBe('jpeg');
-      const latest = await fetch(`${h.baseUrl}/api/cameras/walk/latest.jpg`);
+      const latest = await fetch(`${h.baseUrl}/api/cameras/walk/latest.jpg`, { headers: { authorization: `Bearer ${h.adminToken}` } });
       expect(latest.headers.get('content-type')).toBe('image/jpeg');
       await rec.waitFor((m) => m.topic === 'vigil/camera/walk/motion' && m.payload.toString() === 'ON', 15_000, 'motion ON');
 

@@ -5,7 +5,7 @@
  */
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { api, startTestHub, type TestHub } from './helpers/hub.ts';
+import { ADMIN_PASSWORD, api, startTestHub, type TestHub } from './helpers/hub.ts';
 
 let h: TestHub;
 let browser: Browser | undefined;
@@ -33,6 +33,10 @@ it('runs the demo camera: person and car events within a minute, shown on the pa
   });
   const page = await browser.newPage();
   await page.goto(h.baseUrl);
+  // Log in through the page's form (cookie session, CSRF cookie for later writes).
+  await page.locator('#login input[name=username]').fill('admin');
+  await page.locator('#login input[name=password]').fill(ADMIN_PASSWORD);
+  await page.locator('#login button').click();
   await page.waitForFunction(() => {
     const img = document.querySelector<HTMLImageElement>('.cam img');
     return !!img && img.complete && img.naturalWidth > 0;
@@ -44,4 +48,9 @@ it('runs the demo camera: person and car events within a minute, shown on the pa
   expect(labels).toContain('person');
   expect(await page.locator('#sys').textContent()).toMatch(/^v\d+\.\d+\.\d+ · up \d+ s$/);
   if (process.env.VIGIL_SCREENSHOT) await page.screenshot({ path: process.env.VIGIL_SCREENSHOT });
+  const cookies = await page.context().cookies();
+  expect(cookies.find((c) => c.name === 'vigil_session')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+  // Logging out revokes the session: the page falls back to the login form.
+  await page.locator('#logout').click();
+  await page.waitForSelector('#login:not([hidden])', { timeout: 10_000 });
 }, 120_000);

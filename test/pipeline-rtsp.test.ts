@@ -30,7 +30,7 @@ describe('RTSP camera → detection → MQTT events', () => {
   it('tracks people from a real RTSP stream and publishes events, counts, snapshots and rows', async () => {
     // mosquitto_sub, an independent client of the embedded broker, waits for the first event.
     const port = new URL(h.mqttUrl).port;
-    const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', port, '-t', 'vigil/events', '-C', '1', '-W', '90'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', port, '-u', h.mqttCreds!.username, '-P', h.mqttCreds!.password, '-t', 'vigil/events', '-C', '1', '-W', '90'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let subOut = '';
     sub.stdout.on('data', (c: Buffer) => { subOut += c.toString(); });
     const subDone = new Promise<number>((r) => sub.on('exit', (code) => r(code ?? -1)));
@@ -91,7 +91,10 @@ describe('RTSP camera → detection → MQTT events', () => {
     expect(list.body.length).toBeGreaterThan(0);
     expect(Number(list.headers.get('x-total-count'))).toBeGreaterThanOrEqual(list.body.length);
     const withSnap = list.body.find((e: { has_snapshot: boolean }) => e.has_snapshot);
-    const img = await fetch(`${h.baseUrl}/api/events/${withSnap.id}/snapshot.jpg`);
+    // Media URLs carry a 5-minute media token, never the session.
+    const mt = await api(h.baseUrl, 'POST', '/api/media-tokens', { event: withSnap.id });
+    expect(mt.status).toBe(201);
+    const img = await fetch(`${h.baseUrl}/api/events/${withSnap.id}/snapshot.jpg?token=${mt.body.token}`);
     expect(img.status).toBe(200);
     expect((await sharp(Buffer.from(await img.arrayBuffer())).metadata()).format).toBe('jpeg');
     const zoneList = await api(h.baseUrl, 'GET', '/api/events?zone=floor');
@@ -112,8 +115,10 @@ describe('RTSP camera → detection → MQTT events', () => {
     await expect.poll(async () => (await api(h.baseUrl, 'GET', '/api/events?camera=lobby&in_progress=1')).body.length, { timeout: 5000 }).toBe(0);
     void open;
 
-    // The password never left the hub.
-    for (const m of rec.messages) expect(m.payload.includes('hunter2-secret') && !m.topic.endsWith('/config')).toBe(false);
+    // The password never left the hub in the clear: the retained config carries it sealed.
+    const config = rec.on('vigil/camera/lobby/config').at(-1)!;
+    expect(JSON.parse(config.payload.toString()).password).toMatch(/^sealed:v1:/);
+    for (const m of rec.messages) expect(m.payload.includes('hunter2-secret')).toBe(false);
     expect(h.logs()).not.toContain('hunter2-secret');
   }, 300_000);
 });

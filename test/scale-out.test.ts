@@ -76,7 +76,7 @@ it('runs camera and detector as separate processes over Mosquitto', async () => 
 
   // The hub, in another process, stored the row and the snapshot it received over Mosquitto.
   await expect.poll(async () => (await api(h.baseUrl, 'GET', `/api/events/${id}`)).status, { timeout: 10_000 }).toBe(200);
-  await expect.poll(async () => (await fetch(`${h.baseUrl}/api/events/${id}/snapshot.jpg`)).status, { timeout: 10_000 }).toBe(200);
+  await expect.poll(async () => (await fetch(`${h.baseUrl}/api/events/${id}/snapshot.jpg`, { headers: { authorization: `Bearer ${h.adminToken}` } })).status, { timeout: 10_000 }).toBe(200);
   // The hub sees the components through the bus.
   await expect.poll(async () => Object.keys((await api(h.baseUrl, 'GET', '/api/system')).body.components), { timeout: 10_000 })
     .toContain(`detector-${det.pid}`);

@@ -6,6 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { cameraConfig, type CameraConfig } from '../camera-config.ts';
 import type { Component, ComponentContext } from '../component.ts';
+import { SecretBox } from '../../hub/auth/secrets.ts';
 import { CameraRunner } from './camera-runner.ts';
 
 /** Settings of the camera component. */
@@ -65,6 +66,21 @@ export class CameraComponent implements Component {
     return Object.fromEntries([...this.runners].map(([name, r]) => [name, r.status()]));
   }
 
+  /** The config with its sealed password opened (compared and run in the clear, never logged). */
+  private openCredentials(cfg: CameraConfig, log: ComponentContext['logger']): CameraConfig {
+    if (!cfg.password || !SecretBox.isSealed(cfg.password)) return cfg;
+    if (!this.ctx.secrets) {
+      log.error('camera password is sealed but this process has no key: set VIGIL_SECRET_KEY (the hub\'s data/secret.key)');
+      return { ...cfg, password: undefined };
+    }
+    try {
+      return { ...cfg, password: this.ctx.secrets.open(cfg.password) };
+    } catch {
+      log.error('camera password does not open with this process\'s key');
+      return { ...cfg, password: undefined };
+    }
+  }
+
   private async apply(name: string, payload: Buffer): Promise<void> {
     if (this.opts.cameras && !this.opts.cameras.includes(name)) return;
     const log = this.ctx.logger.child({ camera: name });
@@ -72,7 +88,7 @@ export class CameraComponent implements Component {
     if (payload.length) {
       const r = cameraConfig.safeParse(JSON.parse(payload.toString('utf8')));
       if (!r.success) { log.error({ issues: r.error.issues }, 'invalid camera config on the bus; ignored'); return; }
-      next = r.data.enabled ? r.data : undefined;
+      next = r.data.enabled ? this.openCredentials(r.data, log) : undefined;
     }
     const current = this.runners.get(name);
     if (current && next && isDeepStrictEqual(current.config, next)) return;

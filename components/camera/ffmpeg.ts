@@ -57,6 +57,8 @@ export function redactUrl(url: string): string {
 
 /** Input arguments for a source URL: RTSP over TCP with a socket timeout, or a looping file at native rate. */
 export function inputArgs(url: string, opts: { socketTimeoutMs?: number } = {}): string[] {
+  // The only user text that reaches ffmpeg: an rtsp/rtsps/file URL, never an option.
+  if (!/^(rtsps?|file):\/\/[^\s\u0000-\u001f]+$/i.test(url)) throw new Error('camera URL refused: only rtsp://, rtsps:// or file:// without spaces or control characters');
   if (/^file:/i.test(url)) return ['-re', '-stream_loop', '-1', '-i', fileURLToPath(url)];
   const timeoutUs = String((opts.socketTimeoutMs ?? 5000) * 1000);
   // ffmpeg 5+: `-timeout` is the RTSP socket I/O timeout in µs (was `-stimeout`).

@@ -1,91 +1,126 @@
 /**
  * Broker policy: every authentication and ACL decision of the embedded broker, in one
- * module, as aedes hooks (`authenticate`, `authorizePublish`, `authorizeSubscribe`;
- * aedes `aedes.js`). Issue #3 extends the principals (users, API keys, devices) and the
- * ACL here; the seams are {@link Principal} and {@link BrokerPolicy.canPublish}/`canSubscribe`.
+ * module, as aedes hooks (`authenticate`, `authorizePublish`, `authorizeSubscribe`,
+ * `authorizeForward`; aedes `aedes.js`). The rules themselves are in `acl.ts`.
  *
- * Today: configured `mqtt.users` log in with username/password (compared in constant time);
- * Vigil's own components use an internal credential generated per hub start; when no
- * users are configured, anonymous clients are allowed (Mosquitto 1.x behaviour;
- * Mosquitto 2 refuses them — issue #3 makes that the default).
+ * Every client authenticates (Mosquitto 2's default): users (username + password),
+ * API keys (any username, the key as password), device credentials (device id +
+ * `vgd_…`), and Vigil's own components with an internal credential made fresh at every
+ * start. Anonymous clients only when `mqtt.allow_anonymous` is set, and only from
+ * loopback (the seed's kiosk-on-loopback case).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { AedesOptions, AuthenticateError, Client, PublishPacket, Subscription } from 'aedes';
+import type { Socket } from 'node:net';
+import type { AedesOptions, AedesPublishPacket, AuthenticateError, Client, PublishPacket, Subscription } from 'aedes';
 import type { Logger } from 'pino';
-
-/** Who a connected client is. */
-export interface Principal {
-  kind: 'internal' | 'user' | 'anonymous';
-  name: string;
-}
+import type { AuthService } from '../auth/auth-service.ts';
+import type { Principal } from '../auth/principal.ts';
+import { Acl } from './acl.ts';
 
 /** Username of Vigil's in-process components. */
 export const INTERNAL_USER = '$vigil-internal';
 
-const principals = new WeakMap<Client, Principal>();
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+
+export interface BrokerPolicyOptions {
+  prefix: string;
+  allowAnonymous: boolean;
+  /** Absent in unit tests of the broker alone: then only internal and anonymous clients exist. */
+  auth?: AuthService;
+  logger: Logger;
+}
 
 export class BrokerPolicy {
   /** Password of {@link INTERNAL_USER}, fresh every start, never written anywhere. */
   readonly internalSecret = randomBytes(24).toString('base64url');
+  readonly acl: Acl;
+  private readonly principals = new WeakMap<Client, Principal>();
+  /** zone → cameras defining it, learnt from the camera configs the hub publishes. */
+  private readonly zones = new Map<string, Set<string>>();
 
-  constructor(private readonly users: Array<{ username: string; password: string }>, private readonly logger: Logger) {}
+  constructor(private readonly opts: BrokerPolicyOptions) {
+    this.acl = new Acl(opts.prefix);
+  }
 
-  /** Whether anonymous clients may connect. */
-  get allowAnonymous(): boolean { return this.users.length === 0; }
-
-  /** Resolves credentials to a principal, or null when refused. */
-  authenticate(username: string | undefined, password: Buffer | undefined): Principal | null {
-    if (username === INTERNAL_USER) return password && safeEqual(password.toString(), this.internalSecret) ? { kind: 'internal', name: INTERNAL_USER } : null;
-    if (username !== undefined) {
-      const u = this.users.find((x) => x.username === username);
-      if (u && password && safeEqual(password.toString(), u.password)) return { kind: 'user', name: username };
-      if (u || !this.allowAnonymous) return null;
+  /** Resolves CONNECT credentials; null when refused. */
+  async authenticate(username: string | undefined, password: Buffer | undefined, remote: string | undefined): Promise<Principal | null> {
+    if (username === INTERNAL_USER) {
+      return password && safeEqual(password.toString(), this.internalSecret) ? { kind: 'internal', id: 'internal', name: 'internal', role: 'admin', cameras: null } : null;
     }
-    return this.allowAnonymous ? { kind: 'anonymous', name: username ?? 'anonymous' } : null;
-  }
-
-  /** ACL for PUBLISH. Reserved `$SYS/` topics are refused to everyone but the broker. */
-  canPublish(p: Principal, topic: string): boolean {
-    if (topic.startsWith('$')) return false;
-    void p;
-    return true;
-  }
-
-  /** ACL for SUBSCRIBE. */
-  canSubscribe(p: Principal, filter: string): boolean {
-    void p; void filter;
-    return true;
+    if (username === undefined && password === undefined) {
+      return this.opts.allowAnonymous && remote !== undefined && LOOPBACK.test(remote) ? { kind: 'anonymous', id: 'anonymous', name: 'anonymous', role: null, cameras: [] } : null;
+    }
+    if (!this.opts.auth || !password) return null;
+    return this.opts.auth.fromMqtt(username ?? '', password.toString());
   }
 
   /** The aedes hooks. */
-  hooks(): Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'> {
+  hooks(): Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'> {
+    const log = this.opts.logger;
     return {
       authenticate: (client, username, password, done) => {
-        const p = this.authenticate(username, password);
-        if (!p) {
-          this.logger.warn({ clientId: client.id, username }, 'mqtt login refused');
-          const err = new Error('bad username or password') as AuthenticateError;
-          err.returnCode = 4;
-          done(err, false);
-          return;
-        }
-        principals.set(client, p);
-        done(null, true);
+        this.authenticate(username, password, remoteOf(client)).then((p) => {
+          if (!p) {
+            log.warn({ clientId: client.id, username, remote: remoteOf(client) }, 'mqtt login refused');
+            void this.opts.auth?.activity.record({ actor: username ?? 'anonymous', action: 'mqtt.connect', ip: remoteOf(client) ?? null, outcome: 'denied' });
+            const err = new Error('bad username or password') as AuthenticateError;
+            err.returnCode = username === undefined ? 5 : 4;
+            done(err, false);
+            return;
+          }
+          this.principals.set(client, p);
+          done(null, true);
+        }, (err: Error) => {
+          log.error({ err: err.message }, 'mqtt authentication failed');
+          const e = new Error('server unavailable') as AuthenticateError;
+          e.returnCode = 3;
+          done(e, false);
+        });
       },
       authorizePublish: (client: Client | null, packet: PublishPacket, cb) => {
-        const p = client ? principals.get(client) : { kind: 'internal' as const, name: 'broker' };
-        if (p && this.canPublish(p, packet.topic)) return cb(null);
-        this.logger.warn({ clientId: client?.id, topic: packet.topic }, 'mqtt publish refused');
-        cb(new Error('publish not authorized'));
+        const p = client ? this.principals.get(client) : { kind: 'internal' as const, id: 'broker', name: 'broker', role: 'admin' as const, cameras: null };
+        if (!p || !this.acl.canPublish(p, packet.topic)) {
+          log.warn({ clientId: client?.id, principal: p?.name, topic: packet.topic }, 'mqtt publish refused');
+          cb(new Error('publish not authorized'));
+          return;
+        }
+        this.observe(packet);
+        if (p.kind !== 'internal' && packet.topic.endsWith('/set')) {
+          void this.opts.auth?.activity.record({ actor: p.name, action: 'mqtt.set', target: packet.topic, ip: client ? remoteOf(client) ?? null : null, details: { payload: String(packet.payload).slice(0, 64) } });
+        }
+        cb(null);
       },
       authorizeSubscribe: (client: Client, sub: Subscription, cb) => {
-        const p = principals.get(client);
-        if (p && this.canSubscribe(p, sub.topic)) return cb(null, sub);
-        this.logger.warn({ clientId: client.id, topic: sub.topic }, 'mqtt subscribe refused');
+        const p = this.principals.get(client);
+        if (p && this.acl.canSubscribe(p, sub.topic)) return cb(null, sub);
+        log.warn({ clientId: client.id, principal: p?.name, topic: sub.topic }, 'mqtt subscribe refused');
         cb(null, null); // SUBACK 0x80 for this filter, connection kept
+      },
+      authorizeForward: (client: Client, packet: AedesPublishPacket) => {
+        const p = this.principals.get(client);
+        if (!p) return null;
+        return this.acl.canReceive(p, packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(String(packet.payload)), (z) => [...(this.zones.get(z) ?? [])]) ? packet : null;
       },
     };
   }
+
+  /** Learns zone → camera from the camera configs passing through. */
+  private observe(packet: PublishPacket): void {
+    const m = new RegExp(`^${this.opts.prefix}/camera/([^/]+)/config$`).exec(packet.topic);
+    if (!m) return;
+    const cam = m[1]!;
+    for (const cams of this.zones.values()) cams.delete(cam);
+    try {
+      const cfg = packet.payload.length ? (JSON.parse(packet.payload.toString()) as { zones?: Array<{ name?: string }> }) : { zones: [] };
+      for (const z of cfg.zones ?? []) if (typeof z.name === 'string') this.zones.set(z.name, (this.zones.get(z.name) ?? new Set()).add(cam));
+    } catch {
+      // not JSON: the components will refuse it too
+    }
+  }
+}
+
+function remoteOf(client: Client): string | undefined {
+  return client.req?.socket?.remoteAddress ?? (client.conn as Socket).remoteAddress;
 }
 
 function safeEqual(a: string, b: string): boolean {

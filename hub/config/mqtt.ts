@@ -18,7 +18,11 @@ export const mqttSection = z
     host: z.string().default('0.0.0.0'),
     /** Embedded broker: serve MQTT over WebSocket at `/mqtt` on the HTTP port. */
     websocket: z.boolean().default(true),
-    /** Embedded broker: accounts (username/password). Empty: anonymous clients allowed (see docs/security.md). */
-    users: z.array(z.object({ username: z.string().min(1), password: z.string().min(1) }).strict()).default([]),
+    /**
+     * Embedded broker: let clients without credentials in, from loopback only, read-only on
+     * display topics (a kiosk on the same machine). Every other client authenticates as a
+     * user, with an API key or with device credentials (docs/security.md).
+     */
+    allow_anonymous: z.boolean().default(false),
   })
   .strict();

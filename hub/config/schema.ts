@@ -18,6 +18,8 @@ export const configSchema = z
       .object({
         /** Run the camera component (ffmpeg ingest) inside the hub. */
         enabled: z.boolean().default(true),
+        /** Directories `file://` camera URLs may point into (besides the demo footage's folder and `<data_dir>/media`). */
+        file_roots: z.array(z.string().min(1)).default([]),
       })
       .strict()
       .prefault({}),
@@ -27,6 +29,23 @@ export const configSchema = z
         mode: z.enum(['auto', 'on', 'off']).default('auto'),
         /** Footage looped by the demo camera (Debian's opencv-doc ships it). */
         file: z.string().default('/usr/share/doc/opencv-doc/examples/data/vtest.avi'),
+      })
+      .strict()
+      .prefault({}),
+    auth: z
+      .object({
+        /** Login attempts allowed per client IP (Frigate-like defaults: 1/s, 5/min, 20/h). */
+        login_limits: z
+          .object({ per_second: z.number().int().min(1).default(1), per_minute: z.number().int().min(1).default(5), per_hour: z.number().int().min(1).default(20) })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    rules: z
+      .object({
+        /** Run the embedded Node-RED rules engine (editor and admin API for admins only, at `/rules`). */
+        enabled: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

@@ -1,14 +1,22 @@
 /**
  * The express app: JSON REST API under `/api`, the OpenAPI document, and the page at `/`.
- * Every error is JSON `{error:{code,message,field?}}` (see `errors.ts`).
+ * Security headers come from helmet (CSP: scripts only from this origin); every request
+ * gets its principal from `auth.ts`; every error is JSON `{error:{code,message,field?}}`.
  */
 import express, { type Express } from 'express';
+import cookieParser from 'cookie-parser';
+import helmet from 'helmet';
 import type { Logger } from 'pino';
+import type { AuthService } from '../auth/auth-service.ts';
+import { canSeeCamera, hasRole } from '../auth/principal.ts';
 import { camerasRouter } from './routes-cameras.ts';
 import { eventsRouter } from './routes-events.ts';
+import { authRouter } from './routes-auth.ts';
+import { adminRouter } from './routes-admin.ts';
+import { authenticate, requireRole } from './auth.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
-import { STATUS_PAGE } from './page.ts';
+import { PAGE_SCRIPT, STATUS_PAGE } from './page.ts';
 import type { CameraService } from '../services/camera-service.ts';
 import type { EventStore } from '../services/event-store.ts';
 import type { SystemStatus } from '../services/system-status.ts';
@@ -17,12 +25,17 @@ import type { EventsRepo } from '../store/events-repo.ts';
 export interface AppDeps {
   version: string;
   logger: Logger;
+  auth: AuthService;
   cameras: CameraService;
   events: EventsRepo;
   eventStore: EventStore;
   status: SystemStatus;
+  /** Proxies whose X-Forwarded-For is believed (express `trust proxy`); empty = none. */
+  trustedProxies: string[];
+  /** Mark cookies `Secure` (behind HTTPS). */
+  secureCookies: boolean;
   /** `/api/system` body. */
-  system: () => Promise<Record<string, unknown>>;
+  system: () => Promise<Record<string, unknown> & { cameras: Record<string, unknown> }>;
   /** Readiness: null when ready, else the reason. */
   health: () => string | null;
 }
@@ -30,18 +43,39 @@ export interface AppDeps {
 export function createApp(d: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', d.trustedProxies.length ? d.trustedProxies : false);
+  app.use(helmet({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:', 'blob:'],
+        connectSrc: ["'self'", 'ws:', 'wss:'], frameAncestors: ["'none'"], objectSrc: ["'none'"], upgradeInsecureRequests: null,
+      },
+    },
+    strictTransportSecurity: d.secureCookies,
+  }));
   app.use(express.json({ limit: '1mb' }));
+  app.use(cookieParser());
+  app.use('/api', authenticate(d.auth));
   app.get('/api/health', (_req, res) => {
     const problem = d.health();
     if (problem) res.status(503).json({ error: { code: 'not_ready', message: problem } });
     else res.json({ status: 'ok' });
   });
-  app.get('/api/system', (_req, res, next) => { d.system().then((s) => res.json(s), next); });
+  app.get('/api/system', requireRole('viewer'), (req, res, next) => {
+    // Viewers see their cameras only; the component internals (which name every camera) are for operators and admins.
+    d.system().then((s) => {
+      const cameras = Object.fromEntries(Object.entries(s.cameras).filter(([c]) => canSeeCamera(req.principal, c)));
+      res.json(hasRole(req.principal, 'operator') ? { ...s, cameras } : { version: s.version, uptime_s: s.uptime_s, cameras });
+    }, next);
+  });
   app.get('/api/openapi.json', (_req, res) => { res.json(openApiDocument(d.version)); });
-  app.use('/api/cameras', camerasRouter(d.cameras, d.status));
-  app.use('/api/events', eventsRouter(d.events, d.eventStore));
+  app.use('/api/auth', authRouter(d.auth, { secureCookies: d.secureCookies }));
+  app.use('/api/cameras', camerasRouter(d.cameras, d.status, d.auth));
+  app.use('/api/events', eventsRouter(d.events, d.eventStore, d.auth));
+  app.use('/api', adminRouter(d.auth, d.events));
   app.use('/api', notFound);
   app.get('/', (_req, res) => { res.type('html').send(STATUS_PAGE); });
+  app.get('/app.js', (_req, res) => { res.type('text/javascript').send(PAGE_SCRIPT); });
   app.use(errorHandler(d.logger));
   return app;
 }

@@ -3,6 +3,8 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { EventStore } from '../services/event-store.ts';
 import type { EventsRepo } from '../store/events-repo.ts';
+import type { AuthService } from '../auth/auth-service.ts';
+import { assertCamera, authorizeMedia, requireRole } from './auth.ts';
 import { ApiError, route, validationError } from './errors.ts';
 
 const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
@@ -20,24 +22,32 @@ export const eventsQuery = z
   })
   .strict();
 
-export function eventsRouter(repo: EventsRepo, store: EventStore): Router {
+export function eventsRouter(repo: EventsRepo, store: EventStore, auth: AuthService): Router {
   const r = Router();
-  r.get('/', route(async (req, res) => {
+  r.get('/', requireRole('viewer'), route(async (req, res) => {
     const q = eventsQuery.safeParse(req.query);
     if (!q.success) throw validationError(q.error, 'query');
     const { camera, cameras, label, labels, zone, zones, ...rest } = q.data;
     if (rest.after !== undefined && rest.before !== undefined && rest.after > rest.before) throw new ApiError(400, 'validation_failed', 'after must not be later than before', 'query.after');
-    const { total, events } = await repo.query({ ...rest, camera: camera ?? cameras, label: label ?? labels, zone: zone ?? zones });
+    // A principal limited to some cameras only ever sees those (an empty intersection matches nothing).
+    const granted = req.principal!.kind === 'internal' ? null : req.principal!.cameras;
+    let cams = camera ?? cameras;
+    if (granted) cams = cams ? cams.filter((c) => granted.includes(c)) : granted;
+    if (cams && cams.length === 0) cams = ['\u0000none'];
+    const { total, events } = await repo.query({ ...rest, camera: cams, label: label ?? labels, zone: zone ?? zones });
     res.set('X-Total-Count', String(total)).json(events);
   }));
-  r.get('/:id', route(async (req, res) => {
+  r.get('/:id', requireRole('viewer'), route(async (req, res) => {
     const e = await repo.get(String(req.params.id));
     if (!e) throw new ApiError(404, 'not_found', `no event ${req.params.id}`);
+    assertCamera(req.principal, e.camera);
     res.json(e);
   }));
   const image = (kind: 'snapshot' | 'crop') => route(async (req, res) => {
+    if (!req.principal && typeof req.query.token !== 'string') throw new ApiError(401, 'unauthorized', 'log in or pass a media token (?token=)');
     const e = await repo.get(String(req.params.id));
     if (!e) throw new ApiError(404, 'not_found', `no event ${req.params.id}`);
+    await authorizeMedia(auth, req, e.camera, e.id);
     const jpeg = await store.readImage(e.camera, e.id, req.query.crop === '1' ? 'crop' : kind);
     if (!jpeg) throw new ApiError(404, 'no_snapshot', `event ${e.id} has no ${kind}`);
     res.type('image/jpeg').send(jpeg);

@@ -12,6 +12,10 @@ import type { Bus } from '../../components/bus/bus.ts';
 import { CAMERA_FEATURES, type CameraFeature, type Topics } from '../../components/bus/topics.ts';
 import type { CamerasRepo } from '../store/cameras-repo.ts';
 import { ApiError, validationError } from '../http/errors.ts';
+import type { SecretBox } from '../auth/secrets.ts';
+import { existsSync, realpathSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** A camera as the API shows it: credentials are never echoed back. */
 export type PublicCamera = Omit<CameraConfig, 'username' | 'password'> & { has_credentials: boolean };
@@ -32,7 +36,11 @@ function onOff(): z.ZodType<boolean> {
 export class CameraService {
   private readonly known = new Set<string>();
 
-  constructor(private readonly repo: CamerasRepo, private readonly bus: Bus, private readonly topics: Topics, private readonly logger: Logger) {}
+  /**
+   * @param box seals camera passwords in the retained config on the bus (components open them with the same key)
+   * @param fileRoots directories `file://` camera URLs may point into (resolved, symlinks followed)
+   */
+  constructor(private readonly repo: CamerasRepo, private readonly bus: Bus, private readonly topics: Topics, private readonly logger: Logger, private readonly box: SecretBox, private readonly fileRoots: string[]) {}
 
   /** Publishes every stored camera, clears retained configs of cameras no longer stored, and takes `…/set` commands. */
   async start(): Promise<void> {
@@ -62,7 +70,7 @@ export class CameraService {
    * @throws ApiError 400 (validation, field named) or 409 (name taken)
    */
   async create(body: unknown): Promise<PublicCamera> {
-    const cam = parseCamera(body);
+    const cam = this.check(parseCamera(body));
     if (await this.repo.get(cam.name)) throw new ApiError(409, 'conflict', `camera ${cam.name} exists`, 'name');
     await this.repo.save(cam);
     this.publish(cam);
@@ -80,7 +88,7 @@ export class CameraService {
     const b = body as Record<string, unknown>;
     if (b.name !== undefined && b.name !== name) throw new ApiError(400, 'validation_failed', 'name cannot change', 'name');
     const base: Record<string, unknown> = merge ? structuredClone(current) : { username: current.username, password: current.password };
-    const cam = parseCamera(deepMerge(base, { ...b, name }));
+    const cam = this.check(parseCamera(deepMerge(base, { ...b, name })));
     await this.repo.save(cam);
     this.publish(cam);
     this.logger.info({ camera: name }, 'camera updated');
@@ -102,10 +110,41 @@ export class CameraService {
     return c;
   }
 
+  /** `file://` paths must resolve inside an allowed root. @throws ApiError 400 naming the slot. */
+  private check(cam: CameraConfig): CameraConfig {
+    for (const [slot, url] of Object.entries(cam.paths)) {
+      if (typeof url !== 'string' || !/^file:/i.test(url)) continue;
+      if (!insideRoots(fileURLToPath(url), this.fileRoots)) {
+        throw new ApiError(400, 'validation_failed', `paths.${slot}: file:// URLs must point into ${this.fileRoots.join(', ') || '(no allowed directory)'}`, `paths.${slot}`);
+      }
+    }
+    return cam;
+  }
+
   private publish(cam: CameraConfig): void {
     this.known.add(cam.name);
-    this.bus.publishState(this.topics.cameraConfig(cam.name), cam);
+    const onBus = cam.password ? { ...cam, password: this.box.seal(cam.password) } : cam;
+    this.bus.publishState(this.topics.cameraConfig(cam.name), onBus);
     for (const f of CAMERA_FEATURES) this.bus.publishState(this.topics.cameraFeatureState(cam.name, f), FEATURE_SETTERS[f].read(cam));
+  }
+
+  /**
+   * Sets one feature of a camera from its text form (`ON`/`OFF` or a number), stores it
+   * and publishes the new state. @throws Error naming the problem (unknown camera or feature, bad value).
+   */
+  async setFeature(camera: string, featureName: string, text: string): Promise<string> {
+    const feature = CAMERA_FEATURES.find((f) => f === featureName);
+    if (!feature) throw new Error(`unknown feature ${featureName}; one of ${CAMERA_FEATURES.join(', ')}`);
+    const cam = await this.repo.get(camera);
+    if (!cam) throw new Error(`no camera ${camera}`);
+    const setter = FEATURE_SETTERS[feature];
+    const r = setter.parse.safeParse(text);
+    if (!r.success) throw new Error(`${feature}: ${r.error.issues[0]?.message ?? 'invalid value'} (got ${JSON.stringify(text.slice(0, 64))})`);
+    setter.apply(cam, r.data as never);
+    await this.repo.save(cam);
+    this.publish(cam);
+    this.logger.info({ camera, feature, value: setter.read(cam) }, 'camera feature set');
+    return setter.read(cam);
   }
 
   /** Handles `vigil/camera/<cam>/<feature>/set`; every failure is answered on `vigil/bridge/response/set`. */
@@ -114,17 +153,7 @@ export class CameraService {
     if (p?.kind !== 'camera.set') return;
     const text = payload.toString('utf8');
     try {
-      const feature = CAMERA_FEATURES.find((f) => f === p.feature);
-      if (!feature) throw new Error(`unknown feature ${p.feature}; one of ${CAMERA_FEATURES.join(', ')}`);
-      const cam = await this.repo.get(p.camera);
-      if (!cam) throw new Error(`no camera ${p.camera}`);
-      const setter = FEATURE_SETTERS[feature];
-      const r = setter.parse.safeParse(text);
-      if (!r.success) throw new Error(`${feature}: ${r.error.issues[0]?.message ?? 'invalid value'} (got ${JSON.stringify(text.slice(0, 64))})`);
-      setter.apply(cam, r.data as never);
-      await this.repo.save(cam);
-      this.publish(cam);
-      this.logger.info({ camera: p.camera, feature, value: setter.read(cam) }, 'camera feature set');
+      await this.setFeature(p.camera, p.feature, text);
     } catch (err) {
       const message = (err as Error).message;
       this.logger.warn({ topic, err: message }, 'set command refused');
@@ -171,4 +200,14 @@ function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Reco
       : v;
   }
   return out;
+}
+
+/** True when `path` (symlinks resolved) lies inside one of `roots`. */
+export function insideRoots(path: string, roots: string[]): boolean {
+  const real = (p: string) => (existsSync(p) ? realpathSync(p) : resolve(p));
+  const target = real(path);
+  return roots.some((r) => {
+    const root = real(r);
+    return target === root || target.startsWith(root.endsWith(sep) ? root : root + sep);
+  });
 }

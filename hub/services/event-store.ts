@@ -4,13 +4,13 @@
  * Messages that fail validation are logged and dropped; nothing stored is touched.
  */
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Bus } from '../../components/bus/bus.ts';
 import type { Topics } from '../../components/bus/topics.ts';
 import type { TrackedObjectState } from '../../components/detector/types.ts';
 import type { EventsRepo } from '../store/events-repo.ts';
+import { safeJoin } from './safe-path.ts';
 
 const stateShape = z.looseObject({
   id: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/),
@@ -49,12 +49,13 @@ export class EventStore {
 
   /** Path of an event's JPEG. */
   imagePath(camera: string, id: string, kind: 'snapshot' | 'crop'): string {
-    return join(this.snapshotDir, camera, `${id}${kind === 'crop' ? '-crop' : ''}.jpg`);
+    return safeJoin(this.snapshotDir, camera, `${id}${kind === 'crop' ? '-crop' : ''}.jpg`);
   }
 
   /** Reads an event's JPEG, or undefined when there is none. */
   async readImage(camera: string, id: string, kind: 'snapshot' | 'crop'): Promise<Buffer | undefined> {
-    try { return await readFile(this.imagePath(camera, id, kind)); } catch { return undefined; }
+    const file = this.imagePath(camera, id, kind); // throws on traversal: never swallowed as 'missing'
+    try { return await readFile(file); } catch { return undefined; }
   }
 
   private onEvent(payload: Buffer): void {
@@ -106,7 +107,7 @@ export class EventStore {
 
   private async write(camera: string, id: string, kind: 'snapshot' | 'crop', jpeg: Buffer): Promise<void> {
     const file = this.imagePath(camera, id, kind);
-    await mkdir(join(this.snapshotDir, camera), { recursive: true });
+    await mkdir(safeJoin(this.snapshotDir, camera), { recursive: true });
     await writeFile(`${file}.tmp`, jpeg);
     await rename(`${file}.tmp`, file); // atomic replace: readers never see half a JPEG
     this.stats.images_stored++;

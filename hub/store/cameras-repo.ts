@@ -1,20 +1,22 @@
 /**
  * Cameras with their zones and masks, stored across three tables and handled as one
- * {@link CameraConfig}. Writes run in one transaction.
+ * {@link CameraConfig}. Writes run in one transaction. Camera passwords are sealed
+ * (AES-256-GCM, `auth/secrets.ts`) in the database and opened on read.
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import { cameraConfig, type CameraConfig } from '../../components/camera-config.ts';
 import { CameraEntity, MaskEntity, ZoneEntity, type CameraRow, type MaskRow, type ZoneRow } from './entities.ts';
+import { SecretBox } from '../auth/secrets.ts';
 
 export class CamerasRepo {
-  constructor(private readonly ds: DataSource) {}
+  constructor(private readonly ds: DataSource, private readonly box: SecretBox) {}
 
   /** Every camera, sorted by name. */
   async list(): Promise<CameraConfig[]> {
     const rows = await this.ds.getRepository(CameraEntity).find({ order: { name: 'ASC' } });
     const zones = await this.ds.getRepository(ZoneEntity).find({ order: { position: 'ASC' } });
     const masks = await this.ds.getRepository(MaskEntity).find({ order: { position: 'ASC' } });
-    return rows.map((r) => fromRows(r, zones.filter((z) => z.camera === r.name), masks.filter((m) => m.camera === r.name)));
+    return rows.map((r) => fromRows(this.open(r), zones.filter((z) => z.camera === r.name), masks.filter((m) => m.camera === r.name)));
   }
 
   /** One camera, or undefined. */
@@ -23,7 +25,7 @@ export class CamerasRepo {
     if (!r) return undefined;
     const zones = await this.ds.getRepository(ZoneEntity).find({ where: { camera: name }, order: { position: 'ASC' } });
     const masks = await this.ds.getRepository(MaskEntity).find({ where: { camera: name }, order: { position: 'ASC' } });
-    return fromRows(r, zones, masks);
+    return fromRows(this.open(r), zones, masks);
   }
 
   /** Inserts or replaces a camera (zones and masks replaced as a whole). */
@@ -31,7 +33,9 @@ export class CamerasRepo {
     await this.ds.transaction(async (m) => {
       const existing = await m.getRepository(CameraEntity).findOneBy({ name: cam.name });
       const now = Date.now();
-      await m.getRepository(CameraEntity).save(toRow(cam, existing?.created_at ?? now, now));
+      const row = toRow(cam, existing?.created_at ?? now, now);
+      if (row.password && !SecretBox.isSealed(row.password)) row.password = this.box.seal(row.password);
+      await m.getRepository(CameraEntity).save(row);
       await this.replaceChildren(m, cam);
     });
   }
@@ -40,6 +44,10 @@ export class CamerasRepo {
   async delete(name: string): Promise<boolean> {
     const r = await this.ds.getRepository(CameraEntity).delete({ name });
     return (r.affected ?? 0) > 0;
+  }
+
+  private open(r: CameraRow): CameraRow {
+    return r.password && SecretBox.isSealed(r.password) ? { ...r, password: this.box.open(r.password) } : r;
   }
 
   private async replaceChildren(m: EntityManager, cam: CameraConfig): Promise<void> {

@@ -7,9 +7,11 @@ import { dirname } from 'node:path';
 import { DataSource } from 'typeorm';
 import { entities } from './entities.ts';
 import { Initial1763700000001 } from './migrations/0001-initial.ts';
+import { Security1763700000002 } from './migrations/0002-security.ts';
+import { securityEntities } from './security-entities.ts';
 
 /** Every migration, in order. */
-export const migrations = [Initial1763700000001];
+export const migrations = [Initial1763700000001, Security1763700000002];
 
 /**
  * Opens (creating if needed) the SQLite database at `file` and runs pending migrations.
@@ -20,7 +22,7 @@ export async function openStore(file: string): Promise<DataSource> {
   const ds = new DataSource({
     type: 'better-sqlite3',
     database: file,
-    entities,
+    entities: [...entities, ...securityEntities],
     migrations,
     migrationsRun: false,
     synchronize: false,

@@ -12,6 +12,10 @@ import { Hub } from '../../hub/hub.ts';
 
 export interface TestHub {
   hub: Hub;
+  /** Bearer token of the test admin (`admin` / {@link ADMIN_PASSWORD}), unless started with `noAdmin`. */
+  adminToken?: string;
+  /** MQTT credentials of a `component` device, for test clients of the embedded broker. */
+  mqttCreds?: { username: string; password: string };
   /** `http://127.0.0.1:PORT` */
   baseUrl: string;
   mqttUrl: string;
@@ -23,8 +27,17 @@ export interface TestHub {
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
-/** Starts a hub; `overrides` are merged into a test config (ports 0, 127.0.0.1, demo off, 2 workers). */
-export async function startTestHub(overrides: DeepPartial<VigilConfig> & Record<string, unknown> = {}, opts: { dataDir?: string } = {}): Promise<TestHub> {
+export const ADMIN_PASSWORD = 'test-admin-password';
+/** baseUrl → admin token, and mqttUrl → credentials, used by default by {@link api} and `MqttRecorder`. */
+export const defaultTokens = new Map<string, string>();
+export const defaultMqttCreds = new Map<string, { username: string; password: string }>();
+
+/**
+ * Starts a hub; `overrides` are merged into a test config (ports 0, 127.0.0.1, demo off,
+ * 2 workers, generous login limits). Unless `noAdmin`, an admin user `admin` is created
+ * and logged in, and a `component` device credential is made for MQTT test clients.
+ */
+export async function startTestHub(overrides: DeepPartial<VigilConfig> & Record<string, unknown> = {}, opts: { dataDir?: string; noAdmin?: boolean } = {}): Promise<TestHub> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'vigil-test-'));
   const base = {
     data_dir: dataDir,
@@ -33,6 +46,8 @@ export async function startTestHub(overrides: DeepPartial<VigilConfig> & Record<
     demo: { mode: 'off' },
     detector: { workers: 2 },
     log: { level: 'debug' },
+    auth: { login_limits: { per_second: 1000, per_minute: 1000, per_hour: 10000 } },
+    rules: { enabled: false },
   };
   const config = configSchema.parse(merge(base, overrides));
   const sink = new PassThrough();
@@ -40,9 +55,26 @@ export async function startTestHub(overrides: DeepPartial<VigilConfig> & Record<
   sink.on('data', (c: Buffer) => { captured += c.toString(); });
   const hub = new Hub(config, createLogger({ level: 'debug', destination: sink }));
   await hub.start();
+  const baseUrl = `http://127.0.0.1:${hub.httpPort}`;
+  let adminToken: string | undefined;
+  let mqttCreds: { username: string; password: string } | undefined;
+  if (!opts.noAdmin) {
+    const auth = hub.auth!;
+    const admin = (await auth.users.byName('admin')) ?? (await auth.users.byId((await auth.users.create({ username: 'admin', password: ADMIN_PASSWORD, role: 'admin' })).id));
+    adminToken = (await auth.sessions.open(admin!.id, '127.0.0.1')).access_token;
+    defaultTokens.set(baseUrl, adminToken);
+    if (!config.mqtt.url) {
+      const dev = await auth.credentials.createDevice({ id: 'test-client', kind: 'component' });
+      mqttCreds = { username: 'test-client', password: dev.password };
+      defaultMqttCreds.set(hub.mqttUrl, mqttCreds);
+      defaultMqttCreds.set(`ws://127.0.0.1:${hub.httpPort}/mqtt`, mqttCreds);
+    }
+  }
   return {
     hub,
-    baseUrl: `http://127.0.0.1:${hub.httpPort}`,
+    adminToken,
+    mqttCreds,
+    baseUrl,
     mqttUrl: hub.mqttUrl,
     dataDir,
     logs: () => captured,
@@ -61,11 +93,20 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
   return out;
 }
 
-/** JSON fetch against the hub: `{status, body}`. */
-export async function api(baseUrl: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }> {
+/**
+ * JSON fetch against the hub: `{status, body, headers}`. Authenticated as the test admin
+ * by default; `auth` chooses another bearer token, an API key (`{ apiKey }`), extra
+ * headers, or `null` for an anonymous request.
+ */
+export async function api(baseUrl: string, method: string, path: string, body?: unknown, auth?: { token?: string; apiKey?: string; headers?: Record<string, string> } | null): Promise<{ status: number; body: any; headers: Headers }> {
+  const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+  if (auth === undefined && defaultTokens.has(baseUrl)) headers.authorization = `Bearer ${defaultTokens.get(baseUrl)}`;
+  if (auth?.token) headers.authorization = `Bearer ${auth.token}`;
+  if (auth?.apiKey) headers['x-api-key'] = auth.apiKey;
+  Object.assign(headers, auth?.headers ?? {});
   const res = await fetch(`${baseUrl}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers,
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();

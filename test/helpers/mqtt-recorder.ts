@@ -3,6 +3,7 @@
  * `waitFor` to await a message matching a predicate.
  */
 import mqtt, { type MqttClient } from 'mqtt';
+import { defaultMqttCreds } from './hub.ts';
 
 export interface Recorded {
   topic: string;
@@ -18,9 +19,10 @@ export class MqttRecorder {
   private waiters: Array<{ pred: (m: Recorded) => boolean; resolve: (m: Recorded) => void }> = [];
   private constructor(readonly client: MqttClient) {}
 
-  /** Connects and subscribes `filters` (QoS 1). */
-  static async connect(url: string, filters: string[], opts: { username?: string; password?: string } = {}): Promise<MqttRecorder> {
-    const client = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 500, ...opts });
+  /** Connects (with the test hub's component credentials for `url` unless `opts` names others) and subscribes `filters` (QoS 1). */
+  static async connect(url: string, filters: string[], opts?: { username?: string; password?: string }): Promise<MqttRecorder> {
+    const creds = opts ?? defaultMqttCreds.get(url) ?? {};
+    const client = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 500, ...creds });
     const r = new MqttRecorder(client);
     client.on('message', (topic, payload, packet) => {
       const m: Recorded = { topic, payload, retain: packet.retain, qos: packet.qos, at: Date.now() };

@@ -1,0 +1,59 @@
+/**
+ * Sessions: a login creates a session row and returns a short-lived access token (JWT,
+ * 15 min) plus an opaque refresh token (256 bits, 30 days, stored as SHA-256, rotated
+ * on every refresh). Logout revokes the session: its access tokens stop working at once,
+ * because every request checks the session row.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { SessionEntity } from '../store/security-entities.ts';
+import { ACCESS_TTL_S, type TokenSigner } from './tokens.ts';
+
+export const REFRESH_TTL_MS = 30 * 24 * 3600 * 1000;
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** What a login or refresh hands out. */
+export interface IssuedSession {
+  session_id: string;
+  access_token: string;
+  refresh_token: string;
+  /** Seconds until the access token expires. */
+  expires_in: number;
+}
+
+export class SessionStore {
+  constructor(private readonly ds: DataSource, private readonly signer: TokenSigner) {}
+  private get repo() { return this.ds.getRepository(SessionEntity); }
+
+  /** Opens a session for `userId`. */
+  async open(userId: string, ip: string | null): Promise<IssuedSession> {
+    const id = randomUUID();
+    const refresh = randomBytes(32).toString('base64url');
+    const now = Date.now();
+    await this.repo.insert({ id, user_id: userId, refresh_hash: sha256(refresh), created_at: now, expires_at: now + REFRESH_TTL_MS, revoked_at: null, ip });
+    return { session_id: id, access_token: await this.signer.access({ sub: userId, sid: id }), refresh_token: refresh, expires_in: ACCESS_TTL_S };
+  }
+
+  /** Exchanges a refresh token for new tokens (rotation). @returns null when unknown, expired or revoked. */
+  async refresh(refreshToken: string): Promise<IssuedSession | null> {
+    const s = await this.repo.findOneBy({ refresh_hash: sha256(refreshToken) });
+    if (!s || s.revoked_at || s.expires_at < Date.now()) return null;
+    const next = randomBytes(32).toString('base64url');
+    await this.repo.update({ id: s.id }, { refresh_hash: sha256(next) });
+    return { session_id: s.id, access_token: await this.signer.access({ sub: s.user_id, sid: s.id }), refresh_token: next, expires_in: ACCESS_TTL_S };
+  }
+
+  /** True while the session exists, is not revoked and not expired. */
+  async isLive(id: string, userId: string): Promise<boolean> {
+    const s = await this.repo.findOneBy({ id });
+    return !!s && s.user_id === userId && !s.revoked_at && s.expires_at > Date.now();
+  }
+
+  /** Revokes one session. */
+  async revoke(id: string): Promise<void> { await this.repo.update({ id }, { revoked_at: Date.now() }); }
+
+  /** Revokes every session of a user (password change, deletion). */
+  async revokeAll(userId: string): Promise<void> {
+    await this.repo.createQueryBuilder().update().set({ revoked_at: Date.now() }).where('user_id = :u AND revoked_at IS NULL', { u: userId }).execute();
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Users: accounts with a role and optional per-camera grants, scrypt passwords,
+ * optional TOTP (RFC 6238 via otplib) with ten single-use recovery codes.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { generate as totpGenerate, generateSecret, generateURI, verify as totpVerify } from 'otplib';
+import { UserEntity, type UserRow } from '../store/security-entities.ts';
+import { ApiError } from '../http/errors.ts';
+import { dummyVerify, hashPassword, verifyPassword } from './passwords.ts';
+import type { Role } from './principal.ts';
+import type { SecretBox } from './secrets.ts';
+
+/** A user as the API shows it: no hash, no TOTP secret, no recovery codes. */
+export interface PublicUser {
+  id: string;
+  username: string;
+  role: Role;
+  cameras: string[] | null;
+  totp_enabled: boolean;
+  created_at: number;
+  last_login_at: number | null;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+/** Minimum password length (NIST SP 800-63B asks for at least 8). */
+export const MIN_PASSWORD = 8;
+
+export class UserStore {
+  constructor(private readonly ds: DataSource, private readonly box: SecretBox) {}
+
+  private get repo() { return this.ds.getRepository(UserEntity); }
+
+  async count(): Promise<number> { return this.repo.count(); }
+  async list(): Promise<PublicUser[]> { return (await this.repo.find({ order: { username: 'ASC' } })).map(toPublic); }
+  async byId(id: string): Promise<UserRow | null> { return this.repo.findOneBy({ id }); }
+  async byName(username: string): Promise<UserRow | null> { return this.repo.createQueryBuilder('u').where('u.username = :u COLLATE NOCASE', { u: username }).getOne(); }
+
+  /** Creates a user. @throws ApiError 400 (weak password) / 409 (name taken). */
+  async create(input: { username: string; password: string; role: Role; cameras?: string[] | null }): Promise<PublicUser> {
+    if (input.password.length < MIN_PASSWORD) throw new ApiError(400, 'validation_failed', `password: at least ${MIN_PASSWORD} characters`, 'password');
+    if (await this.byName(input.username)) throw new ApiError(409, 'conflict', `user ${input.username} exists`, 'username');
+    const row: UserRow = {
+      id: randomUUID(), username: input.username, password_hash: await hashPassword(input.password), role: input.role,
+      cameras: input.cameras ? JSON.stringify(input.cameras) : null, totp_secret: null, totp_enabled: false, recovery_codes: '[]',
+      created_at: Date.now(), last_login_at: null,
+    };
+    await this.repo.insert(row);
+    return toPublic(row);
+  }
+
+  /** Changes role, grants or password. @throws ApiError 404/400. */
+  async update(id: string, changes: { role?: Role; cameras?: string[] | null; password?: string }): Promise<PublicUser> {
+    const u = await this.byId(id);
+    if (!u) throw new ApiError(404, 'not_found', `no user ${id}`);
+    if (changes.role) u.role = changes.role;
+    if (changes.cameras !== undefined) u.cameras = changes.cameras ? JSON.stringify(changes.cameras) : null;
+    if (changes.password !== undefined) {
+      if (changes.password.length < MIN_PASSWORD) throw new ApiError(400, 'validation_failed', `password: at least ${MIN_PASSWORD} characters`, 'password');
+      u.password_hash = await hashPassword(changes.password);
+    }
+    await this.repo.save(u);
+    return toPublic(u);
+  }
+
+  /** Deletes a user (its sessions go with it). @throws ApiError 404. */
+  async delete(id: string): Promise<void> {
+    if (!(await this.repo.delete({ id })).affected) throw new ApiError(404, 'not_found', `no user ${id}`);
+  }
+
+  /**
+   * Checks username + password (+ TOTP or a recovery code when enabled).
+   * @returns the user, `'totp_required'` when the password was right but the second factor is missing or wrong, or null.
+   */
+  async verifyLogin(username: string, password: string, otp?: string): Promise<UserRow | 'totp_required' | null> {
+    const u = await this.byName(username);
+    if (!u) return dummyVerify(password).then(() => null);
+    if (!(await verifyPassword(password, u.password_hash))) return null;
+    if (u.totp_enabled) {
+      if (!otp || !(await this.checkSecondFactor(u, otp))) return 'totp_required';
+    }
+    u.last_login_at = Date.now();
+    await this.repo.update({ id: u.id }, { last_login_at: u.last_login_at });
+    return u;
+  }
+
+  /** Starts TOTP enrolment: a new secret (sealed at rest) and its otpauth:// URI. */
+  async totpSetup(id: string): Promise<{ secret: string; otpauth_url: string }> {
+    const u = await this.byId(id);
+    if (!u) throw new ApiError(404, 'not_found', 'no such user');
+    if (u.totp_enabled) throw new ApiError(409, 'conflict', 'TOTP is already enabled');
+    const secret = generateSecret();
+    await this.repo.update({ id }, { totp_secret: this.box.seal(secret) });
+    return { secret, otpauth_url: generateURI({ issuer: 'Vigil', label: u.username, secret }) };
+  }
+
+  /** Enables TOTP once a code from the authenticator verifies. @returns ten recovery codes, shown once. */
+  async totpEnable(id: string, code: string): Promise<string[]> {
+    const u = await this.byId(id);
+    if (!u?.totp_secret) throw new ApiError(400, 'totp_not_started', 'call /api/auth/totp/setup first');
+    if (!(await totpVerify({ secret: this.box.open(u.totp_secret), token: code })).valid) throw new ApiError(400, 'invalid_code', 'the code does not match', 'code');
+    const codes = Array.from({ length: 10 }, () => randomBytes(5).toString('hex'));
+    await this.repo.update({ id }, { totp_enabled: true, recovery_codes: JSON.stringify(codes.map(sha256)) });
+    return codes;
+  }
+
+  /** Disables TOTP (needs the password again). */
+  async totpDisable(id: string, password: string): Promise<void> {
+    const u = await this.byId(id);
+    if (!u || !(await verifyPassword(password, u.password_hash))) throw new ApiError(400, 'invalid_credentials', 'password is wrong', 'password');
+    await this.repo.update({ id }, { totp_enabled: false, totp_secret: null, recovery_codes: '[]' });
+  }
+
+  /** For tests and tools: the current TOTP code of a user with a secret. */
+  async currentCode(id: string): Promise<string> {
+    const u = await this.byId(id);
+    if (!u?.totp_secret) throw new Error('no TOTP secret');
+    return totpGenerate({ secret: this.box.open(u.totp_secret) });
+  }
+
+  private async checkSecondFactor(u: UserRow, otp: string): Promise<boolean> {
+    const code = otp.trim();
+    if (/^\d{6}$/.test(code)) return (await totpVerify({ secret: this.box.open(u.totp_secret!), token: code })).valid;
+    const left = JSON.parse(u.recovery_codes) as string[];
+    const i = left.indexOf(sha256(code.toLowerCase()));
+    if (i < 0) return false;
+    left.splice(i, 1); // single use
+    await this.repo.update({ id: u.id }, { recovery_codes: JSON.stringify(left) });
+    return true;
+  }
+}
+
+export function toPublic(u: UserRow): PublicUser {
+  return {
+    id: u.id, username: u.username, role: u.role, cameras: u.cameras ? (JSON.parse(u.cameras) as string[]) : null,
+    totp_enabled: Boolean(u.totp_enabled), created_at: u.created_at, last_login_at: u.last_login_at,
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * HTTP authentication and authorization.
+ *
+ * A request's principal comes from, in order: the `vigil_session` cookie (HttpOnly,
+ * SameSite=Strict), `Authorization: Bearer <access token>`, or `X-API-Key`. Cookie
+ * sessions must send `X-CSRF-Token` equal to the `vigil_csrf` cookie on every unsafe
+ * method (double-submit cookie, OWASP CSRF Cheat Sheet). Media routes also accept a
+ * 5-minute media token in `?token=`, and nothing else from the URL.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { AuthService } from '../auth/auth-service.ts';
+import { canSeeCamera, hasRole, type Principal, type Role } from '../auth/principal.ts';
+import type { IssuedSession } from '../auth/sessions.ts';
+import { REFRESH_TTL_MS } from '../auth/sessions.ts';
+import { ApiError } from './errors.ts';
+
+export const SESSION_COOKIE = 'vigil_session';
+export const REFRESH_COOKIE = 'vigil_refresh';
+export const CSRF_COOKIE = 'vigil_csrf';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The authenticated caller, if any (set by {@link authenticate}). */
+    principal?: Principal;
+  }
+}
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Resolves the principal of every request (never rejects by itself; see {@link requireRole}). */
+export function authenticate(auth: AuthService): RequestHandler {
+  return (req, _res, next) => {
+    void (async () => {
+      const cookies = (req.cookies ?? {}) as Record<string, string>;
+      const bearer = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
+      const apiKey = req.get('x-api-key');
+      if (cookies[SESSION_COOKIE]) req.principal = (await auth.fromAccessToken(cookies[SESSION_COOKIE], true)) ?? undefined;
+      if (!req.principal && bearer) req.principal = (await auth.fromAccessToken(bearer, false)) ?? undefined;
+      if (!req.principal && apiKey) req.principal = (await auth.fromApiKey(apiKey)) ?? undefined;
+      if (req.principal?.viaCookie && !SAFE.has(req.method)) {
+        const sent = req.get('x-csrf-token') ?? '';
+        const expected = cookies[CSRF_COOKIE] ?? '';
+        if (!expected || sent.length !== expected.length || !timingSafeEqual(Buffer.from(sent), Buffer.from(expected))) {
+          throw new ApiError(403, 'csrf_failed', 'missing or wrong X-CSRF-Token header for a cookie session');
+        }
+      }
+    })().then(() => next(), next);
+  };
+}
+
+/** 401 without a principal, 403 below `role`. */
+export function requireRole(role: Role): RequestHandler {
+  return (req, _res, next) => {
+    if (!req.principal) return next(new ApiError(401, 'unauthorized', 'log in, or send a bearer token or X-API-Key'));
+    if (!hasRole(req.principal, role)) return next(new ApiError(403, 'forbidden', `needs the ${role} role`));
+    next();
+  };
+}
+
+/** @throws ApiError 404 when `p` may not see `camera` (not 403: do not confirm it exists). */
+export function assertCamera(p: Principal | undefined, camera: string): void {
+  if (!canSeeCamera(p, camera)) throw new ApiError(404, 'not_found', `no camera ${camera}`);
+}
+
+/**
+ * For media routes: a session/API key principal that can see `camera`, or a media token
+ * (`?token=`) scoped to that camera or to event `eventId`.
+ * @throws ApiError 401 (nothing presented, or a bad/expired token) / 404 (not this camera or file)
+ */
+export async function authorizeMedia(auth: AuthService, req: Request, camera: string, eventId?: string): Promise<void> {
+  if (req.principal) return assertCamera(req.principal, camera);
+  const token = typeof req.query.token === 'string' ? req.query.token : undefined;
+  if (!token) throw new ApiError(401, 'unauthorized', 'log in or pass a media token (?token=)');
+  const claims = await auth.signer.verifyMedia(token);
+  if (!claims) throw new ApiError(401, 'invalid_token', 'media token is invalid or expired');
+  const u = await auth.users.byId(claims.sub);
+  const owner = u ? auth.userPrincipal(u) : await keyOrDeviceOwner(auth, claims.sub);
+  const scoped = claims.cam === camera || (eventId !== undefined && claims.evt === eventId);
+  if (!scoped || !owner || !canSeeCamera(owner, camera)) throw new ApiError(404, 'not_found', 'this media token does not open that file');
+}
+
+async function keyOrDeviceOwner(_auth: AuthService, sub: string): Promise<Principal | null> {
+  // Media tokens minted by API keys carry `key:<id>` as subject; the key's grants were checked when minting.
+  return sub.startsWith('key:') ? { kind: 'apikey', id: sub, name: sub, role: 'viewer', cameras: null } : null;
+}
+
+/** Sets the session, refresh and CSRF cookies and answers with the tokens. */
+export function sendSession(res: Response, s: IssuedSession, secure: boolean, csrf: string, body: Record<string, unknown> = {}): void {
+  const base = { httpOnly: true, sameSite: 'strict' as const, secure };
+  res.cookie(SESSION_COOKIE, s.access_token, { ...base, path: '/', maxAge: s.expires_in * 1000 });
+  res.cookie(REFRESH_COOKIE, s.refresh_token, { ...base, path: '/api/auth', maxAge: REFRESH_TTL_MS });
+  res.cookie(CSRF_COOKIE, csrf, { httpOnly: false, sameSite: 'strict', secure, path: '/', maxAge: REFRESH_TTL_MS });
+  res.set('Cache-Control', 'no-store').json({ ...body, access_token: s.access_token, refresh_token: s.refresh_token, expires_in: s.expires_in, csrf_token: csrf, token_type: 'Bearer' });
+}
+
+/** Clears the session cookies. */
+export function clearSession(res: Response): void {
+  for (const [name, path] of [[SESSION_COOKIE, '/'], [REFRESH_COOKIE, '/api/auth'], [CSRF_COOKIE, '/']] as const) res.clearCookie(name, { path });
+}
+
+export type { NextFunction };

@@ -1,0 +1,102 @@
+/** `/api/auth` — first-admin setup, login (with TOTP), refresh, logout, me, TOTP enrolment. */
+import { randomBytes } from 'node:crypto';
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import type { AuthService } from '../auth/auth-service.ts';
+import { ApiError, route, validationError } from './errors.ts';
+import { clearSession, REFRESH_COOKIE, requireRole, sendSession } from './auth.ts';
+
+const login = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024), totp: z.string().max(64).optional() }).strict();
+const setup = z.object({ token: z.string().min(1).max(128), username: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'letters, digits and _ . @ - only'), password: z.string().min(1).max(1024) }).strict();
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (!r.success) throw validationError(r.error);
+  return r.data;
+}
+
+export function authRouter(auth: AuthService, opts: { secureCookies: boolean }): Router {
+  const r = Router();
+  const ip = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+  const csrf = () => randomBytes(24).toString('base64url');
+
+  r.get('/status', route(async (req, res) => {
+    res.json({ setup_required: await auth.setupRequired(), authenticated: !!req.principal, user: req.principal ? { name: req.principal.name, role: req.principal.role } : null });
+  }));
+
+  r.post('/setup', route(async (req, res) => {
+    const b = parse(setup, req.body);
+    const wait = await auth.throttle.take(ip(req));
+    if (wait !== null) throw tooMany(res, wait);
+    const u = await auth.completeSetup(b.token, b.username, b.password).catch(async (err: unknown) => {
+      await auth.activity.record({ actor: 'anonymous', action: 'auth.setup', ip: ip(req), outcome: 'denied' });
+      throw err;
+    });
+    await auth.activity.record({ actor: u.username, action: 'auth.setup', target: `user:${u.username}`, ip: ip(req) });
+    sendSession(res.status(201), await auth.sessions.open(u.id, ip(req)), opts.secureCookies, csrf(), { user: { id: u.id, username: u.username, role: u.role } });
+  }));
+
+  r.post('/login', route(async (req, res) => {
+    const b = parse(login, req.body);
+    const wait = await auth.throttle.take(ip(req));
+    if (wait !== null) {
+      await auth.activity.record({ actor: 'anonymous', action: 'auth.login', ip: ip(req), outcome: 'denied', details: { reason: 'throttled' } });
+      throw tooMany(res, wait);
+    }
+    const u = await auth.users.verifyLogin(b.username, b.password, b.totp);
+    if (u === null) {
+      await auth.activity.record({ actor: 'anonymous', action: 'auth.login', ip: ip(req), outcome: 'failed', details: { username: b.username } });
+      throw new ApiError(401, 'invalid_credentials', 'username or password is wrong');
+    }
+    if (u === 'totp_required') {
+      await auth.activity.record({ actor: b.username, action: 'auth.login', ip: ip(req), outcome: 'failed', details: { reason: 'second factor' } });
+      throw new ApiError(401, 'totp_required', 'a TOTP code (or a recovery code) is required', 'totp');
+    }
+    await auth.activity.record({ actor: u.username, action: 'auth.login', ip: ip(req) });
+    sendSession(res, await auth.sessions.open(u.id, ip(req)), opts.secureCookies, csrf(), { user: { id: u.id, username: u.username, role: u.role } });
+  }));
+
+  r.post('/refresh', route(async (req, res) => {
+    const token = (typeof req.body?.refresh_token === 'string' ? req.body.refresh_token : undefined) ?? (req.cookies as Record<string, string> | undefined)?.[REFRESH_COOKIE];
+    const s = token ? await auth.sessions.refresh(token) : null;
+    if (!s) throw new ApiError(401, 'invalid_token', 'refresh token is invalid, expired or revoked');
+    sendSession(res, s, opts.secureCookies, csrf());
+  }));
+
+  r.post('/logout', requireRole('viewer'), route(async (req, res) => {
+    const p = req.principal!;
+    if (p.sessionId) await auth.sessions.revoke(p.sessionId);
+    await auth.activity.record({ actor: p.name, action: 'auth.logout', ip: ip(req) });
+    clearSession(res);
+    res.status(204).end();
+  }));
+
+  r.get('/me', requireRole('viewer'), (req, res) => {
+    const p = req.principal!;
+    res.json({ kind: p.kind, id: p.id, name: p.name, role: p.role, cameras: p.cameras });
+  });
+
+  const userOnly = (req: Request) => {
+    if (req.principal?.kind !== 'user') throw new ApiError(403, 'forbidden', 'TOTP belongs to user accounts');
+    return req.principal.id;
+  };
+  r.post('/totp/setup', requireRole('viewer'), route(async (req, res) => { res.json(await auth.users.totpSetup(userOnly(req))); }));
+  r.post('/totp/enable', requireRole('viewer'), route(async (req, res) => {
+    const { code } = parse(z.object({ code: z.string().regex(/^\d{6}$/, 'six digits') }).strict(), req.body);
+    const codes = await auth.users.totpEnable(userOnly(req), code);
+    await auth.activity.record({ actor: req.principal!.name, action: 'auth.totp.enable', ip: ip(req) });
+    res.json({ recovery_codes: codes });
+  }));
+  r.post('/totp/disable', requireRole('viewer'), route(async (req, res) => {
+    const { password } = parse(z.object({ password: z.string().min(1) }).strict(), req.body);
+    await auth.users.totpDisable(userOnly(req), password);
+    await auth.activity.record({ actor: req.principal!.name, action: 'auth.totp.disable', ip: ip(req) });
+    res.status(204).end();
+  }));
+  return r;
+}
+
+function tooMany(res: import('express').Response, waitS: number): ApiError {
+  res.set('Retry-After', String(waitS));
+  return new ApiError(429, 'too_many_attempts', `too many login attempts from this address; retry in ${waitS} s`);
+}
