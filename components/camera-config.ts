@@ -24,7 +24,8 @@ export const polygon = z
 export const streamUrl = z
   .string()
   .url()
-  .refine((u) => /^(rtsps?|file):\/\//i.test(u), 'only rtsp://, rtsps:// and file:// URLs are allowed');
+  .refine((u) => /^(rtsps?|file):\/\//i.test(u), 'only rtsp://, rtsps:// and file:// URLs are allowed')
+  .refine((u) => !/[\s\u0000-\u001f]/.test(u), 'no spaces or control characters');
 
 /**
  * Per-label object filter. Scores 0–1; areas px (>1) or fraction of the frame (≤1).

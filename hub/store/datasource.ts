@@ -18,7 +18,7 @@ export const migrations = [Initial1763700000001, Security1763700000002];
  * @throws when the file cannot be opened or a migration fails (the migration is rolled back).
  */
 export async function openStore(file: string): Promise<DataSource> {
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 }); // holds the keys, hashes and sealed secrets
   const ds = new DataSource({
     type: 'better-sqlite3',
     database: file,
