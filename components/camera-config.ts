@@ -23,9 +23,10 @@ export const polygon = z
 /** Source URL of a path slot. rtsp/rtsps for cameras; file:// for a looping demo file. */
 export const streamUrl = z
   .string()
-  .url()
+  // Checked on the raw text: WHATWG URL parsing would silently drop tabs and newlines.
+  .refine((u) => !/[\s\u0000-\u001f\u007f]/.test(u), 'no spaces or control characters')
   .refine((u) => /^(rtsps?|file):\/\//i.test(u), 'only rtsp://, rtsps:// and file:// URLs are allowed')
-  .refine((u) => !/[\s\u0000-\u001f]/.test(u), 'no spaces or control characters');
+  .refine((u) => URL.canParse(u), 'not a valid URL');
 
 /**
  * Per-label object filter. Scores 0–1; areas px (>1) or fraction of the frame (≤1).
