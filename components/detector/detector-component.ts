@@ -116,6 +116,11 @@ export class DetectorComponent implements Component {
     const r = cameraConfig.safeParse(JSON.parse(payload.toString('utf8')));
     if (!r.success) { this.ctx.logger.warn({ camera: p.camera }, 'invalid camera config; ignored by the detector'); return; }
     const cfg = r.data;
+    if (!cfg.enabled) {
+      this.endCamera(p.camera);
+      this.cams.delete(p.camera);
+      return;
+    }
     const relevant = (c: CameraConfig) => [c.detect, c.objects, c.zones, c.masks];
     if (existing && isDeepStrictEqual(relevant(existing.config), relevant(cfg))) { existing.config = cfg; return; }
     if (existing) this.endCamera(p.camera);
@@ -223,11 +228,15 @@ export class DetectorComponent implements Component {
     }
   }
 
-  /** Ends every object of a camera (camera offline, removed or reconfigured) and zeroes its counts. */
+  /**
+   * Ends every object of a camera (camera offline, removed or reconfigured) and zeroes its
+   * counts. The camera gets a fresh slot, so results of frames still in flight are dropped
+   * (`drainResults` checks slot identity) instead of reviving the objects just ended.
+   */
   private endCamera(name: string): void {
     const slot = this.cams.get(name);
     if (!slot) return;
-    slot.pending = undefined;
     this.publish(slot, slot.lifecycle.endAll(Date.now() / 1000));
+    this.cams.set(name, { config: slot.config, lifecycle: new EventLifecycle(slot.config), inFlight: [], lastResultAt: Date.now(), published: slot.published });
   }
 }
