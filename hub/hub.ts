@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { dirname, resolve, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { Bus } from '../components/bus/bus.ts';
@@ -31,6 +31,9 @@ import { createApp } from './http/app.ts';
 import { Supervisor } from './supervisor.ts';
 import { AuthService } from './auth/auth-service.ts';
 import { loadHubKeys, type HubKeys } from './auth/secrets.ts';
+import { hasRole } from './auth/principal.ts';
+import { principalOf } from './http/auth.ts';
+import { RulesEngine, type RulesAccess } from './rules/node-red.ts';
 import { VERSION } from './version.ts';
 
 /** Name of the demo camera created when none is configured. */
@@ -49,6 +52,7 @@ export class Hub {
   /** Users, sessions, keys, devices, activity (after start). */
   auth?: AuthService;
   private keys?: HubKeys;
+  private rules?: RulesEngine;
   /** Bound ports after start. */
   httpPort = 0;
   mqttPort = 0;
@@ -97,18 +101,30 @@ export class Hub {
           version: VERSION,
           uptime_s: (Date.now() - this.started) / 1000,
           mqtt: { embedded: !config.mqtt.url, url: config.mqtt.url ? redactMqtt(config.mqtt.url) : undefined, port: this.mqttPort || undefined, connected: this.bus?.connected ?? false, clients: this.broker?.clients },
-          components: { ...Object.fromEntries([...status.components].map(([k, v]) => [k, v])), ...this.supervisor.status(), events: eventStore.stats },
+          components: { ...Object.fromEntries([...status.components].map(([k, v]) => [k, v])), ...this.supervisor.status(), events: eventStore.stats, rules: this.rules?.status() ?? { state: 'disabled' } },
           cameras: Object.fromEntries([...status.cameras].map(([k, v]) => [k, { availability: v.availability, motion: v.motion, ...(v.state ?? {}) }])),
         }),
         health: () => (this.bus?.connected ? (this.ds?.isInitialized ? null : 'database closed') : 'not connected to the MQTT broker'),
       });
-      this.http = createServer(app);
+      // Node-RED's sub-apps are Express 4: its paths go to its own app on the same server.
+      this.http = createServer((req, res) => {
+        if (this.rules?.handles(req.url)) this.rules.handler(req, res);
+        else app(req, res);
+      });
       if (this.broker && config.mqtt.websocket) this.broker.attachWebSocket(this.http);
+      if (config.rules.enabled) this.rules = await this.makeRulesEngine(dataDir);
       await new Promise<void>((res, rej) => {
         this.http!.once('error', rej);
         this.http!.listen(config.http.port, config.http.host, () => { this.http!.off('error', rej); res(); });
       });
       this.httpPort = (this.http.address() as AddressInfo).port;
+      if (this.rules) {
+        try {
+          await this.rules.start();
+        } catch (err) {
+          logger.error({ err: (err as Error).message }, 'rules engine failed to start; running without it');
+        }
+      }
       logger.info({ url: `http://${config.http.host === '0.0.0.0' ? 'localhost' : config.http.host}:${this.httpPort}` }, 'HTTP API listening');
 
       if (config.camera.enabled) await this.startComponent((ctx) => new CameraComponent(ctx));
@@ -123,8 +139,11 @@ export class Hub {
     }
   }
 
-  /** Stops components, HTTP, the bus, the broker and the store. Safe to call twice. */
+  /** Stops the rules engine, components, HTTP, the bus, the broker and the store. Safe to call twice. */
   async stop(): Promise<void> {
+    // First: open editor WebSockets would hold http.close(), and its MQTT node waits for the broker.
+    await this.rules?.stop().catch((err: Error) => this.logger.error({ err: err.message }, 'rules engine stop failed'));
+    this.rules = undefined;
     await this.supervisor.stopAll();
     if (this.http) {
       this.http.closeAllConnections();
@@ -137,6 +156,32 @@ export class Hub {
     this.broker = undefined;
     if (this.ds?.isInitialized) await this.ds.destroy();
     this.logger.info('Vigil hub stopped');
+  }
+
+  /**
+   * The embedded Node-RED: editor and admin API for admins only (hub sessions or admin
+   * keys), flows on the bus with their own `component` device credential (re-keyed at
+   * every start; with an external broker, the hub's credentials).
+   */
+  private async makeRulesEngine(dataDir: string): Promise<RulesEngine> {
+    const { config } = this;
+    let mqttCreds = { username: config.mqtt.username, password: config.mqtt.password };
+    if (this.policy) {
+      const dev = await this.auth!.credentials.createDevice({ id: 'node-red', kind: 'component' });
+      mqttCreds = { username: 'node-red', password: dev.password };
+    }
+    const auth = this.auth!;
+    return new RulesEngine({
+      server: this.http!,
+      userDir: join(dataDir, 'node-red'),
+      flowsDir: fileURLToPath(new URL('../flows', import.meta.url)),
+      mqtt: { url: this.mqttUrl, ...mqttCreds },
+      logger: this.logger.child({ module: 'rules' }),
+      authorize: async (req): Promise<RulesAccess> => {
+        const p = await principalOf(auth, req);
+        return !p ? 'unauthenticated' : hasRole(p, 'admin') ? 'ok' : 'forbidden';
+      },
+    });
   }
 
   private async connectBus(role: string, availabilityTopic: string): Promise<Bus> {

@@ -8,6 +8,8 @@
  * 5-minute media token in `?token=`, and nothing else from the URL.
  */
 import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { parse as parseCookie } from 'cookie';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AuthService } from '../auth/auth-service.ts';
 import { canSeeCamera, hasRole, type Principal, type Role } from '../auth/principal.ts';
@@ -28,16 +30,28 @@ declare module 'express-serve-static-core' {
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/**
+ * The principal of a request from its session cookie, bearer token or `X-API-Key`
+ * (in that order); undefined when none is valid. Works on raw Node requests too (the
+ * rules engine's Express 4 app and WebSocket upgrades).
+ */
+export async function principalOf(auth: AuthService, req: IncomingMessage & { cookies?: Record<string, string> }): Promise<Principal | undefined> {
+  const cookies = req.cookies ?? (req.headers.cookie ? parseCookie(req.headers.cookie) : {});
+  const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  const apiKey = req.headers['x-api-key'];
+  let p: Principal | null = null;
+  if (cookies[SESSION_COOKIE]) p = await auth.fromAccessToken(cookies[SESSION_COOKIE], true);
+  if (!p && bearer) p = await auth.fromAccessToken(bearer, false);
+  if (!p && typeof apiKey === 'string') p = await auth.fromApiKey(apiKey);
+  return p ?? undefined;
+}
+
 /** Resolves the principal of every request (never rejects by itself; see {@link requireRole}). */
 export function authenticate(auth: AuthService): RequestHandler {
   return (req, _res, next) => {
     void (async () => {
       const cookies = (req.cookies ?? {}) as Record<string, string>;
-      const bearer = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
-      const apiKey = req.get('x-api-key');
-      if (cookies[SESSION_COOKIE]) req.principal = (await auth.fromAccessToken(cookies[SESSION_COOKIE], true)) ?? undefined;
-      if (!req.principal && bearer) req.principal = (await auth.fromAccessToken(bearer, false)) ?? undefined;
-      if (!req.principal && apiKey) req.principal = (await auth.fromApiKey(apiKey)) ?? undefined;
+      req.principal = await principalOf(auth, req);
       if (req.principal?.viaCookie && !SAFE.has(req.method)) {
         const sent = req.get('x-csrf-token') ?? '';
         const expected = cookies[CSRF_COOKIE] ?? '';
