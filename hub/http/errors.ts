@@ -28,6 +28,13 @@ export function validationError(err: z.ZodError, prefix = ''): ApiError {
   return new ApiError(400, 'validation_failed', issues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; '), first.path || undefined);
 }
 
+/** Parses `value` with `schema`. @throws ApiError 400 (see {@link validationError}). */
+export function parseWith<T>(schema: z.ZodType<T>, value: unknown, prefix = ''): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw validationError(r.error, prefix);
+  return r.data;
+}
+
 /** Wraps an async route so a rejection reaches the error middleware. */
 export function route(fn: (...a: Parameters<RequestHandler>) => Promise<unknown>): RequestHandler {
   return (req, res, next) => { fn(req, res, next).catch(next); };

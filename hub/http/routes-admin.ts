@@ -5,7 +5,7 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { AuthService } from '../auth/auth-service.ts';
-import { ApiError, route, validationError } from './errors.ts';
+import { ApiError, parseWith, route } from './errors.ts';
 import { assertCamera, requireRole } from './auth.ts';
 import type { EventsRepo } from '../store/events-repo.ts';
 import { MEDIA_TTL_S } from '../auth/tokens.ts';
@@ -22,11 +22,7 @@ const activityQuery = z.object({
   actor: z.string().optional(), action: z.string().optional(), after: z.coerce.number().optional(), before: z.coerce.number().optional(),
 }).strict();
 
-function parse<T>(schema: z.ZodType<T>, body: unknown, prefix = ''): T {
-  const r = schema.safeParse(body);
-  if (!r.success) throw validationError(r.error, prefix);
-  return r.data;
-}
+
 
 export function adminRouter(auth: AuthService, events: EventsRepo): Router {
   const r = Router();
@@ -35,13 +31,13 @@ export function adminRouter(auth: AuthService, events: EventsRepo): Router {
 
   r.get('/users', admin, route(async (_req, res) => { res.json(await auth.users.list()); }));
   r.post('/users', admin, route(async (req, res) => {
-    const b = parse(newUser, req.body);
+    const b = parseWith(newUser, req.body);
     const u = await auth.users.create(b);
     await auth.activity.record({ ...who(req), action: 'user.create', target: `user:${u.username}`, details: { role: u.role, cameras: u.cameras } });
     res.status(201).json(u);
   }));
   r.patch('/users/:id', admin, route(async (req, res) => {
-    const b = parse(userPatch, req.body);
+    const b = parseWith(userPatch, req.body);
     const u = await auth.users.update(String(req.params.id), b);
     if (b.password !== undefined) await auth.sessions.revokeAll(u.id);
     await auth.activity.record({ ...who(req), action: 'user.update', target: `user:${u.username}`, details: b });
@@ -58,7 +54,7 @@ export function adminRouter(auth: AuthService, events: EventsRepo): Router {
 
   r.get('/api-keys', admin, route(async (_req, res) => { res.json(await auth.credentials.listKeys()); }));
   r.post('/api-keys', admin, route(async (req, res) => {
-    const b = parse(newKey, req.body);
+    const b = parseWith(newKey, req.body);
     const out = await auth.credentials.createKey({ ...b, createdBy: req.principal!.name });
     await auth.activity.record({ ...who(req), action: 'api_key.create', target: `key:${b.name}`, details: { scope: b.scope, cameras: b.cameras ?? null } });
     res.status(201).set('Cache-Control', 'no-store').json({ ...out.api_key, key: out.key });
@@ -71,7 +67,7 @@ export function adminRouter(auth: AuthService, events: EventsRepo): Router {
 
   r.get('/devices', admin, route(async (_req, res) => { res.json(await auth.credentials.listDevices()); }));
   r.post('/devices', admin, route(async (req, res) => {
-    const b = parse(newDevice, req.body);
+    const b = parseWith(newDevice, req.body);
     const out = await auth.credentials.createDevice(b);
     await auth.activity.record({ ...who(req), action: 'device.create', target: `device:${b.id}`, details: { kind: b.kind } });
     res.status(201).set('Cache-Control', 'no-store').json({ ...out.device, username: b.id, password: out.password });
@@ -83,13 +79,13 @@ export function adminRouter(auth: AuthService, events: EventsRepo): Router {
   }));
 
   r.get('/activity', admin, route(async (req, res) => {
-    const q = parse(activityQuery, req.query, 'query');
+    const q = parseWith(activityQuery, req.query, 'query');
     const { total, entries } = await auth.activity.list(q);
     res.set('X-Total-Count', String(total)).json(entries);
   }));
 
   r.post('/media-tokens', requireRole('viewer'), route(async (req, res) => {
-    const b = parse(mediaReq, req.body);
+    const b = parseWith(mediaReq, req.body);
     const p = req.principal!;
     const sub = p.kind === 'user' ? p.id : `key:${p.id}`;
     let token: string;

@@ -3,17 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { AuthService } from '../auth/auth-service.ts';
-import { ApiError, route, validationError } from './errors.ts';
+import { ApiError, parseWith, route } from './errors.ts';
 import { clearSession, REFRESH_COOKIE, requireRole, sendSession } from './auth.ts';
 
 const login = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024), totp: z.string().max(64).optional() }).strict();
 const setup = z.object({ token: z.string().min(1).max(128), username: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'letters, digits and _ . @ - only'), password: z.string().min(1).max(1024) }).strict();
 
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body);
-  if (!r.success) throw validationError(r.error);
-  return r.data;
-}
+
 
 export function authRouter(auth: AuthService, opts: { secureCookies: boolean }): Router {
   const r = Router();
@@ -25,7 +21,7 @@ export function authRouter(auth: AuthService, opts: { secureCookies: boolean }):
   }));
 
   r.post('/setup', route(async (req, res) => {
-    const b = parse(setup, req.body);
+    const b = parseWith(setup, req.body);
     const wait = await auth.throttle.take(ip(req));
     if (wait !== null) throw tooMany(res, wait);
     const u = await auth.completeSetup(b.token, b.username, b.password).catch(async (err: unknown) => {
@@ -37,7 +33,7 @@ export function authRouter(auth: AuthService, opts: { secureCookies: boolean }):
   }));
 
   r.post('/login', route(async (req, res) => {
-    const b = parse(login, req.body);
+    const b = parseWith(login, req.body);
     const wait = await auth.throttle.take(ip(req));
     if (wait !== null) {
       await auth.activity.record({ actor: 'anonymous', action: 'auth.login', ip: ip(req), outcome: 'denied', details: { reason: 'throttled' } });
@@ -82,13 +78,13 @@ export function authRouter(auth: AuthService, opts: { secureCookies: boolean }):
   };
   r.post('/totp/setup', requireRole('viewer'), route(async (req, res) => { res.json(await auth.users.totpSetup(userOnly(req))); }));
   r.post('/totp/enable', requireRole('viewer'), route(async (req, res) => {
-    const { code } = parse(z.object({ code: z.string().regex(/^\d{6}$/, 'six digits') }).strict(), req.body);
+    const { code } = parseWith(z.object({ code: z.string().regex(/^\d{6}$/, 'six digits') }).strict(), req.body);
     const codes = await auth.users.totpEnable(userOnly(req), code);
     await auth.activity.record({ actor: req.principal!.name, action: 'auth.totp.enable', ip: ip(req) });
     res.json({ recovery_codes: codes });
   }));
   r.post('/totp/disable', requireRole('viewer'), route(async (req, res) => {
-    const { password } = parse(z.object({ password: z.string().min(1) }).strict(), req.body);
+    const { password } = parseWith(z.object({ password: z.string().min(1) }).strict(), req.body);
     await auth.users.totpDisable(userOnly(req), password);
     await auth.activity.record({ actor: req.principal!.name, action: 'auth.totp.disable', ip: ip(req) });
     res.status(204).end();
