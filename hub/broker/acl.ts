@@ -98,6 +98,8 @@ export class Acl {
    */
   canReceive(p: Principal, topic: string, payload: Buffer, zoneCameras: (zone: string) => string[]): boolean {
     const v = this.prefix;
+    // homeassistant/… reaches only the HA integration, whatever wildcard matched it (`+/sensor/#`…).
+    if (topic.startsWith('homeassistant/')) return p.kind === 'internal' || (p.kind === 'device' && p.deviceKind === 'ha');
     if (p.kind === 'internal' || (p.kind === 'device' && (p.deviceKind === 'component'))) return true;
     const parts = topic.split('/');
     if (parts[0] !== v) return true; // homeassistant/… was authorized at subscribe time
