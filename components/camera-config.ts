@@ -132,6 +132,27 @@ export const cameraConfig = z
       .object({ enabled: z.boolean().default(true), /** Seconds between `…/snapshot` frames. */ interval: z.number().min(1).default(10) })
       .strict()
       .prefault({}),
+    record: z
+      .object({
+        /** Record the `record` path slot (falls back to `detect`) as MP4 segments, `-c copy`. */
+        enabled: z.boolean().default(false),
+        /** Segment length, s. */
+        segment_seconds: z.number().int().min(10).max(600).default(60),
+        /** What is kept beyond the event clips: every segment, segments with motion, or with tracked objects (Frigate's retain modes). */
+        mode: z.enum(['continuous', 'motion', 'objects']).default('continuous'),
+        /** Days a segment is kept, by the strongest thing in it. */
+        retain_days: z
+          .object({ continuous: z.number().min(0).default(3), motion: z.number().min(0).default(7), objects: z.number().min(0).default(14) })
+          .strict()
+          .prefault({}),
+        /** Seconds of an event clip before the event starts and after it ends (Frigate's pre/post_capture). */
+        pre_capture: z.number().min(0).max(60).default(5),
+        post_capture: z.number().min(0).max(300).default(5),
+        /** Make a clip (an export kept by `recordings.clip_retain_days`) for each event. */
+        event_clips: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
     zones: z.array(zoneConfig).default([]),
     masks: z.array(maskConfig).default([]),
   })

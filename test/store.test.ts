@@ -16,11 +16,11 @@ it('opens SQLite in WAL mode and records its migrations', async () => {
   expect(await ds.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
   expect(await ds.query('PRAGMA foreign_keys')).toEqual([{ foreign_keys: 1 }]);
   const migrations = await ds.query('SELECT name FROM migrations');
-  expect(migrations.map((m: { name: string }) => m.name)).toEqual(['Initial1763700000001', 'Security1763700000002']);
+  expect(migrations.map((m: { name: string }) => m.name)).toEqual(['Initial1763700000001', 'Security1763700000002', 'Recordings1763700000003']);
   await ds.destroy();
   // Opening again runs nothing twice.
   const again = await openStore(join(dir, 'vigil.db'));
-  expect(await again.query('SELECT count(*) AS n FROM migrations')).toEqual([{ n: 2 }]);
+  expect(await again.query('SELECT count(*) AS n FROM migrations')).toEqual([{ n: 3 }]);
   await again.destroy();
 });
 

@@ -59,6 +59,15 @@ export class Topics {
   /** `vigil/events/<id>/snapshot` and `…/crop` — the event's best snapshot (box drawn) and the object crop, JPEG, QoS 1. */
   eventImage(id: string, kind: 'snapshot' | 'crop'): string { return `${this.prefix}/events/${seg(id, 'event id')}/${kind}`; }
 
+  /** `vigil/recorder/<cam>/segment` — JSON of a finished recording segment (`{id, camera, path, start_time, end_time, duration, bytes}`). */
+  recorderSegment(cam: string): string { return `${this.prefix}/recorder/${seg(cam, 'camera')}/segment`; }
+  /** `vigil/recorder/<cam>/state` — retained JSON: recording status, last segment time, restarts. */
+  recorderState(cam: string): string { return `${this.prefix}/recorder/${seg(cam, 'camera')}/state`; }
+  /** `vigil/recorder/export/<id>` — JSON progress of an export or event clip job (`{id, status, progress 0–1, …}`). */
+  recorderExport(id: string): string { return `${this.prefix}/recorder/export/${seg(id, 'export id')}`; }
+  /** `vigil/hub/storage` — retained JSON of recording storage (`{status: ok|low|full, used_bytes, free_bytes, …}`). */
+  hubStorage(): string { return `${this.prefix}/hub/storage`; }
+
   /** `vigil/bridge/response/<op>` — answers to commands (`status: ok/error`). */
   bridgeResponse(op: string): string { return `${this.prefix}/bridge/response/${seg(op, 'operation')}`; }
 
@@ -75,6 +84,7 @@ export class Topics {
     componentStates: (): string => `${this.prefix}/component/+/state`,
     componentAvailability: (): string => `${this.prefix}/component/+/availability`,
     eventImages: (): string => `${this.prefix}/events/+/+`,
+    recorderSegments: (): string => `${this.prefix}/recorder/+/segment`,
   };
 
   // ---- parsing ---------------------------------------------------------------------
@@ -97,6 +107,7 @@ export class Topics {
     }
     if (p[0] === 'events' && p.length === 3 && (p[2] === 'snapshot' || p[2] === 'crop')) return { kind: 'event.image', id: p[1]!, image: p[2] };
     if (p[0] === 'component' && p.length === 3 && p[1]) return { kind: p[2] === 'state' ? 'component.state' : 'component.availability', component: p[1] };
+    if (p[0] === 'recorder' && p.length === 3 && p[1] && p[1] !== 'export' && p[2] === 'segment') return { kind: 'recorder.segment', camera: p[1] };
     return null;
   }
 
@@ -110,4 +121,5 @@ export type ParsedTopic =
   | { kind: 'camera.count' | 'camera.labelSnapshot'; camera: string; label: string }
   | { kind: 'camera.set'; camera: string; feature: string }
   | { kind: 'event.image'; id: string; image: 'snapshot' | 'crop' }
-  | { kind: 'component.state' | 'component.availability'; component: string };
+  | { kind: 'component.state' | 'component.availability'; component: string }
+  | { kind: 'recorder.segment'; camera: string };

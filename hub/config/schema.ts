@@ -32,6 +32,23 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    recordings: z
+      .object({
+        /** Where segments, clips and exports live; default `<data_dir>/recordings`. */
+        root: z.string().min(1).optional(),
+        /** Disk cap for segments, GB (10^9 bytes); unset = no cap by size. */
+        max_size_gb: z.number().positive().optional(),
+        /** Disk cap as % of the volume the root is on: the oldest segments go above it. */
+        max_percent: z.number().min(1).max(100).default(90),
+        /** Free space always kept on the volume, GB, so writes never fail. */
+        min_free_gb: z.number().min(0).default(1),
+        /** Days event clips are kept (exports are kept until deleted). */
+        clip_retain_days: z.number().min(0).default(30),
+        /** Seconds between retention sweeps. */
+        sweep_interval_s: z.number().min(1).default(30),
+      })
+      .strict()
+      .prefault({}),
     auth: z
       .object({
         /** Login attempts allowed per client IP (Frigate-like defaults: 1/s, 5/min, 20/h). */

@@ -9,9 +9,11 @@ import { entities } from './entities.ts';
 import { Initial1763700000001 } from './migrations/0001-initial.ts';
 import { Security1763700000002 } from './migrations/0002-security.ts';
 import { securityEntities } from './security-entities.ts';
+import { Recordings1763700000003 } from './migrations/0003-recordings.ts';
+import { ExportEntity, RecordingEntity } from './recordings-repo.ts';
 
 /** Every migration, in order. */
-export const migrations = [Initial1763700000001, Security1763700000002];
+export const migrations = [Initial1763700000001, Security1763700000002, Recordings1763700000003];
 
 /**
  * Opens (creating if needed) the SQLite database at `file` and runs pending migrations.
@@ -22,7 +24,7 @@ export async function openStore(file: string): Promise<DataSource> {
   const ds = new DataSource({
     type: 'better-sqlite3',
     database: file,
-    entities: [...entities, ...securityEntities],
+    entities: [...entities, ...securityEntities, RecordingEntity, ExportEntity],
     migrations,
     migrationsRun: false,
     synchronize: false,
