@@ -20,14 +20,14 @@ import { CameraComponent } from './camera/camera-component.ts';
 import { DetectorComponent } from './detector/detector-component.ts';
 import { createLogger } from '../hub/log.ts';
 
-const USAGE = 'usage: components/main.ts camera|detector --mqtt URL [--prefix vigil] [--cameras a,b] [--workers N] [--backend auto|wasm|tensorflow] [--secret-key-file FILE]';
+const USAGE = 'usage: components/main.ts camera|detector --mqtt URL [--prefix vigil] [--cameras a,b] [--workers N] [--backend auto|wasm|tensorflow] [--secret-key-file FILE] [--recordings DIR]';
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
       mqtt: { type: 'string' }, prefix: { type: 'string' }, cameras: { type: 'string' },
-      workers: { type: 'string' }, backend: { type: 'string' }, 'client-id': { type: 'string' }, 'secret-key-file': { type: 'string' },
+      workers: { type: 'string' }, backend: { type: 'string' }, 'client-id': { type: 'string' }, 'secret-key-file': { type: 'string' }, recordings: { type: 'string' },
     },
   });
   const role = positionals[0];
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   const ctx: ComponentContext = { bus, topics, logger, secrets };
   const backend = values.backend as 'auto' | 'wasm' | 'tensorflow' | undefined;
   const component: Component = role === 'camera'
-    ? new CameraComponent(ctx, { cameras: values.cameras?.split(','), componentId: id })
+    ? new CameraComponent(ctx, { cameras: values.cameras?.split(','), componentId: id, recordingsRoot: values.recordings })
     : new DetectorComponent(ctx, { workers: values.workers ? Number(values.workers) : undefined, backend });
   await component.start();
   logger.info({ url: url.replace(/\/\/[^@/]*@/, '//') }, `${role} component running`);

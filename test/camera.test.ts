@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { MotionDetector } from '../components/camera/motion.ts';
-import { FrameSource } from '../components/camera/frame-source.ts';
+import { CameraInput } from '../components/camera/camera-input.ts';
 import { decodeFrame } from '../components/bus/frame-codec.ts';
 import { silentLogger } from '../hub/log.ts';
 import { footagePath, startRtspServer } from './helpers/rtsp.ts';
@@ -37,10 +37,10 @@ describe('motion detection', () => {
   });
 });
 
-describe('frame source', () => {
+describe('camera input', () => {
   it('restarts a frozen camera through the stall watchdog and comes back', async () => {
     const rtsp = await startRtspServer();
-    const src = new FrameSource({ url: rtsp.subUrl, detect: { width: 320, fps: 5 }, logger: silentLogger, stallTimeoutMs: 3000, backoffMinMs: 500 });
+    const src = new CameraInput({ url: rtsp.subUrl, outputs: { detect: { width: 320, fps: 5 } }, logger: silentLogger, stallTimeoutMs: 3000, backoffMinMs: 500 });
     try {
       const online = new Promise<void>((r) => src.once('online', r));
       const firstFrame = new Promise<{ width: number; height: number; rgb: Buffer }>((r) => src.once('frame', r));

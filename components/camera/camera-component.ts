@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { cameraConfig, type CameraConfig } from '../camera-config.ts';
 import type { Component, ComponentContext } from '../component.ts';
 import { SecretBox } from '../../hub/auth/secrets.ts';
-import { CameraRunner } from './camera-runner.ts';
+import { CameraRunner, type LiveSink } from './camera-runner.ts';
 
 /** Settings of the camera component. */
 export interface CameraComponentOptions {
@@ -15,6 +15,10 @@ export interface CameraComponentOptions {
   cameras?: string[];
   /** Id on `vigil/component/<id>/…` (default `camera`). */
   componentId?: string;
+  /** Recordings root: cameras with `record.enabled` write segments under it. */
+  recordingsRoot?: string;
+  /** The in-process live view's sink for a camera (MSE fMP4 and JPEG frames). */
+  liveSink?: (camera: string) => LiveSink | undefined;
 }
 
 /** Interval of `vigil/component/<id>/state`, ms. */
@@ -98,7 +102,7 @@ export class CameraComponent implements Component {
       log.info(next ? 'camera config changed; restarting' : 'camera removed or disabled; stopped');
     }
     if (next && (next.paths.detect ?? next.paths.live ?? next.paths.record)) {
-      const runner = new CameraRunner(next, this.ctx.bus, this.ctx.topics, log);
+      const runner = new CameraRunner(next, this.ctx.bus, this.ctx.topics, log, { recordingsRoot: this.opts.recordingsRoot, live: this.opts.liveSink?.(name) });
       this.runners.set(name, runner);
       runner.start();
       log.info('camera started');

@@ -1,7 +1,9 @@
 /**
- * One camera inside the camera component: its {@link FrameSource}, motion detection,
- * the motion-gated frames for the detector, the low-rate `…/snapshot`, availability
- * and counters.
+ * One camera inside the camera component: one {@link CameraInput} (ffmpeg) per distinct
+ * input URL of its path slots, carrying detect frames, recording segments and the live
+ * fMP4 stream as needed; motion detection; the motion-gated frames for the detector; the
+ * low-rate `…/snapshot`; finished segments filed and announced on
+ * `vigil/recorder/<cam>/segment`; availability and counters.
  */
 import sharp from 'sharp';
 import type { Logger } from 'pino';
@@ -9,18 +11,57 @@ import type { CameraConfig } from '../camera-config.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { Topics } from '../bus/topics.ts';
 import { encodeFrame } from '../bus/frame-codec.ts';
-import { withCredentials } from './ffmpeg.ts';
-import { FrameSource, type RawFrame } from './frame-source.ts';
+import { withCredentials, type InputOutputs } from './ffmpeg.ts';
+import { CameraInput, type FinishedSegment, type RawFrame } from './camera-input.ts';
 import { MotionDetector } from './motion.ts';
+import { fileSegment, incomingDir } from '../recorder/segment-writer.ts';
 
 /** JPEG quality of detect frames and snapshots (1–100). */
 const JPEG_QUALITY = 80;
 /** Interval of `vigil/camera/<cam>/state`, ms. */
 const STATE_INTERVAL_MS = 5000;
 
-/** Runs one camera. `stop()` ends ffmpeg and publishes `offline`. */
+/** Where a camera's live media goes (the in-process live view; absent in a component process without one). */
+export interface LiveSink {
+  /** Raw bytes of the live fragmented MP4 (fd 4). */
+  fmp4(chunk: Buffer): void;
+  /** ffmpeg restarted: a new init segment follows. */
+  reset(): void;
+  /** True while MJPEG/latest-JPEG viewers want every frame. */
+  wantsJpeg(): boolean;
+  /** A JPEG of a decoded frame; `ts` Unix ms. */
+  jpeg(jpeg: Buffer, ts: number): void;
+}
+
+/** Options of a runner beyond its config. */
+export interface CameraRunnerOptions {
+  /** Recordings root (segments are written under it when `record.enabled`). */
+  recordingsRoot?: string;
+  live?: LiveSink;
+}
+
+/** Which outputs each distinct input URL carries. */
+export function planInputs(config: CameraConfig, recordingsRoot?: string): Array<{ url: string; outputs: InputOutputs }> {
+  const plan = new Map<string, InputOutputs>();
+  const add = (url: string | undefined, o: InputOutputs) => { if (url) plan.set(url, { ...plan.get(url), ...o }); };
+  const p = config.paths;
+  add(p.detect ?? p.live ?? p.record, { detect: config.detect });
+  // Live fMP4 is `-c copy`: only from cameras (H.264/H.265 over RTSP); a file:// demo
+  // source (e.g. MPEG-4 part 2 in AVI) cannot be copied into MP4 — it gets MJPEG only.
+  const liveUrl = p.live ?? p.detect ?? p.record;
+  if (liveUrl && /^rtsps?:/i.test(liveUrl)) add(liveUrl, { live: true });
+  if (config.record.enabled && recordingsRoot) {
+    add(p.record ?? p.detect ?? p.live, { record: { dir: incomingDir(recordingsRoot, config.name), segmentSeconds: config.record.segment_seconds } });
+  }
+  return [...plan].map(([url, outputs]) => ({ url, outputs }));
+}
+
+/** Runs one camera. `stop()` ends its ffmpeg processes and publishes `offline`. */
 export class CameraRunner {
-  private readonly source: FrameSource;
+  private readonly inputs: CameraInput[];
+  private readonly recordInput?: CameraInput;
+  /** The input whose health is the camera's availability: the detect input. */
+  private readonly primary: CameraInput;
   private readonly motion: MotionDetector;
   private motionOn = false;
   private lastMotionAt = 0;
@@ -32,17 +73,28 @@ export class CameraRunner {
   private encoding = false;
   framesSent = 0;
 
-  constructor(readonly config: CameraConfig, private readonly bus: Bus, private readonly topics: Topics, private readonly logger: Logger) {
-    const url = config.paths.detect ?? config.paths.live ?? config.paths.record!;
-    this.source = new FrameSource({ url: withCredentials(url, config.username, config.password), detect: config.detect, logger });
+  constructor(readonly config: CameraConfig, private readonly bus: Bus, private readonly topics: Topics, private readonly logger: Logger, private readonly opts: CameraRunnerOptions = {}) {
     this.motion = new MotionDetector(config.motion, config.masks.filter((m) => m.applies_to !== 'objects').map((m) => m.coordinates));
-    this.source.on('frame', (f: RawFrame) => this.onFrame(f));
-    this.source.on('online', () => {
+    const plan = planInputs(config, opts.recordingsRoot);
+    this.inputs = plan.map(({ url, outputs }) => {
+      const input = new CameraInput({ url: withCredentials(url, config.username, config.password), outputs, logger });
+      if (outputs.detect) input.on('frame', (f: RawFrame) => this.onFrame(f));
+      if (outputs.record) input.on('segment', (s: FinishedSegment) => void this.onSegment(s));
+      if (outputs.live && opts.live) {
+        const live = opts.live;
+        input.on('fmp4', (chunk: Buffer) => live.fmp4(chunk));
+        input.on('restart', () => live.reset());
+      }
+      return input;
+    });
+    this.primary = this.inputs[0]!;
+    this.recordInput = this.inputs.find((_, k) => plan[k]!.outputs.record);
+    this.primary.on('online', () => {
       this.logger.info('camera online');
       this.bus.publishState(this.topics.cameraAvailability(config.name), 'online');
       this.publishState();
     });
-    this.source.on('offline', (reason: string) => {
+    this.primary.on('offline', (reason: string) => {
       this.bus.publishState(this.topics.cameraAvailability(config.name), 'offline');
       this.setMotion(false);
       this.publishState();
@@ -53,7 +105,7 @@ export class CameraRunner {
   /** Starts ffmpeg and the state timer. */
   start(): void {
     this.bus.publishState(this.topics.cameraMotion(this.config.name), 'OFF');
-    this.source.start();
+    for (const i of this.inputs) i.start();
     this.stateTimer = setInterval(() => this.publishState(), STATE_INTERVAL_MS);
     this.stateTimer.unref();
   }
@@ -61,15 +113,33 @@ export class CameraRunner {
   /** Stops ffmpeg; publishes `offline` and motion `OFF`. */
   async stop(): Promise<void> {
     clearInterval(this.stateTimer);
-    await this.source.stop();
+    await Promise.all(this.inputs.map((i) => i.stop()));
     this.bus.publishState(this.topics.cameraAvailability(this.config.name), 'offline');
     this.setMotion(false);
     this.publishState();
   }
 
+  /** Files a finished segment and announces it. */
+  private async onSegment(s: FinishedSegment): Promise<void> {
+    const root = this.opts.recordingsRoot;
+    if (!root) return;
+    try {
+      const info = await fileSegment(root, this.config.name, s.file, s.start, s.end);
+      this.bus.send(this.topics.recorderSegment(this.config.name), info, { qos: 1 });
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'could not file a recording segment (left for the start-up repair)');
+    }
+  }
+
   /** Counters for `vigil/camera/<cam>/state` and `/api/system`. */
   status(): Record<string, unknown> {
-    return { ...this.source.stats, motion: this.motionOn, detect_frames_sent: this.framesSent };
+    const [main, ...others] = this.inputs.map((i) => i.stats);
+    const rec = this.recordInput?.stats;
+    return {
+      ...main, motion: this.motionOn, detect_frames_sent: this.framesSent,
+      ...(rec ? { recording: { status: rec.status, segments: rec.segments, last_segment: rec.last_segment, restarts: rec.restarts, last_error: rec.last_error } } : {}),
+      ...(others.length ? { inputs: others.map((o) => ({ status: o.status, restarts: o.restarts, last_error: o.last_error })) } : {}),
+    };
   }
 
   private publishState(): void {
@@ -94,7 +164,8 @@ export class CameraRunner {
       motion || this.activeObjects > 0 || !cfg.motion.enabled ||
       f.ts - this.lastDetectFrameAt >= cfg.detect.interval_without_motion * 1000);
     const wantSnapshot = cfg.snapshots.enabled && f.ts - this.lastSnapshotAt >= cfg.snapshots.interval * 1000;
-    if ((!wantDetect && !wantSnapshot) || this.encoding) return;
+    const wantLive = this.opts.live?.wantsJpeg() ?? false;
+    if ((!wantDetect && !wantSnapshot && !wantLive) || this.encoding) return;
     this.encoding = true; // one encode at a time per camera: frames arriving meanwhile are skipped
     sharp(f.rgb, { raw: { width: f.width, height: f.height, channels: 3 } })
       .jpeg({ quality: JPEG_QUALITY })
@@ -105,6 +176,7 @@ export class CameraRunner {
           this.framesSent++;
           this.bus.send(this.topics.cameraFrame(cfg.name), encodeFrame({ camera: cfg.name, seq: f.seq, ts: f.ts, width: f.width, height: f.height, motion }, jpeg));
         }
+        if (wantLive) this.opts.live!.jpeg(jpeg, f.ts);
         if (wantSnapshot) {
           this.lastSnapshotAt = f.ts;
           this.bus.send(this.topics.cameraSnapshot(cfg.name), jpeg, { retain: true });

@@ -65,17 +65,38 @@ export function inputArgs(url: string, opts: { socketTimeoutMs?: number } = {}):
   return ['-rtsp_transport', 'tcp', '-timeout', timeoutUs, '-i', url];
 }
 
+/** What one ffmpeg produces from one input. */
+export interface InputOutputs {
+  /** Detect frames: RGB24 raw video on fd 1 at `fps`, scaled to `width`×`height` px (`height` omitted: aspect kept). */
+  detect?: { width: number; height?: number; fps: number };
+  /** Recording: `-c copy` fragmented-MP4 segments of `segmentSeconds` s into `dir` (`%06d.mp4`), the segment list (CSV) on fd 3. */
+  record?: { dir: string; segmentSeconds: number };
+  /** Live: `-c copy` fragmented MP4 on fd 4 (≈200 ms fragments) for MSE viewers. */
+  live?: boolean;
+}
+
+/** movflags that make MP4 fragmented and self-initializing: playable while written and after a crash. */
+export const FRAGMENTED_MP4 = '+frag_keyframe+empty_moov+default_base_moof';
+
 /**
- * Full argument list for decoding detect frames: RGB24 raw video on stdout, at `fps` frames/s,
- * scaled to `width`×`height` px (`height` omitted: keep aspect ratio, even number).
+ * Full argument list for one camera input with any mix of outputs (one ffmpeg per
+ * input, whatever reads it). `-progress` on fd 5 is the heartbeat of inputs without detect.
  */
-export function detectArgs(url: string, detect: { width: number; height?: number; fps: number }): string[] {
-  const scale = `scale=${detect.width}:${detect.height ?? -2}`;
-  return [
-    '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info',
-    ...inputArgs(url),
-    '-an', '-sn', '-dn',
-    '-vf', `fps=${detect.fps},${scale}`,
-    '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
-  ];
+export function inputProcessArgs(url: string, out: InputOutputs): string[] {
+  const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', ...inputArgs(url)];
+  if (out.detect) {
+    const scale = `scale=${out.detect.width}:${out.detect.height ?? -2}`;
+    args.push('-map', '0:v:0', '-an', '-sn', '-dn', '-vf', `fps=${out.detect.fps},${scale}`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1');
+  }
+  if (out.record) {
+    args.push(
+      // Video only: cameras' G.711 audio cannot be copied into MP4 (transcoding it is future work).
+      '-map', '0:v:0', '-c', 'copy', '-f', 'segment', '-segment_time', String(out.record.segmentSeconds),
+      '-reset_timestamps', '1', '-segment_format', 'mp4', '-segment_format_options', `movflags=${FRAGMENTED_MP4}`,
+      '-segment_list', 'pipe:3', '-segment_list_type', 'csv', `${out.record.dir}/%06d.mp4`,
+    );
+  }
+  if (out.live) args.push('-map', '0:v:0', '-c', 'copy', '-f', 'mp4', '-movflags', FRAGMENTED_MP4, '-frag_duration', '200000', 'pipe:4');
+  args.push('-progress', 'pipe:5', '-stats_period', '1');
+  return args;
 }

@@ -1,0 +1,397 @@
+/**
+ * Live view fan-out: one ffmpeg per camera input, any number of viewers.
+ *
+ * The camera runner pushes the raw fragmented-MP4 bytes ffmpeg writes (`-c copy`, no
+ * re-encode) into {@link LiveFeed.pushFmp4} and JPEG frames into {@link LiveFeed.pushJpeg};
+ * transports (WebSocket MSE, HTTP MJPEG) register {@link ViewerSink}s. Every viewer gets
+ * the same Buffer objects (no per-viewer copy), and every viewer has its own
+ * backpressure: a viewer that does not keep up loses frames, never the others.
+ *
+ * MSE policy (per viewer):
+ * - a new viewer gets the init segment (as soon as there is one), then nothing until the
+ *   next fragment that starts with a keyframe;
+ * - when its {@link ViewerSink.buffered} exceeds the high-water mark — the lower of
+ *   {@link LiveFeedOptions.maxBufferedBytes} (2 MiB) and the bytes of
+ *   {@link LiveFeedOptions.maxLagMs} (2000 ms) of this stream at its measured bitrate,
+ *   but at least {@link LiveFeedOptions.minHighWaterBytes} (512 KiB) — it is marked
+ *   lagging and skips fragments; it resumes only with a keyframe fragment, once its
+ *   buffer has drained to {@link LiveFeedOptions.lowWaterBytes} (64 KiB) or less. A
+ *   P-frame fragment is never sent after a gap;
+ * - a viewer that stays lagging without draining for
+ *   {@link LiveFeedOptions.stallTimeoutMs} (30 s) is closed.
+ *
+ * MJPEG policy: a viewer whose buffer is empty gets each new JPEG at once; otherwise only
+ * the newest JPEG is kept for it (older ones dropped) and sent when it drains.
+ */
+import { Fmp4Splitter, type Fmp4FragmentUnit, type Fmp4Unit } from './fmp4.ts';
+
+/** One viewer's connection, as seen by a {@link LiveFeed}. Implemented by the transports. */
+export interface ViewerSink {
+  /** Queues bytes to the viewer. Must not throw; the buffer is shared, do not modify it. */
+  send(buf: Buffer): void;
+  /** Bytes queued but not yet written to the network (e.g. ws `bufferedAmount`, `res.writableLength`). */
+  buffered(): number;
+  /** Ends the connection (feed deleted, viewer stalled). The transport then calls the remover. */
+  close(): void;
+  /**
+   * MSE only, optional: called instead of `send` for an init segment, with the MSE codec
+   * string (e.g. to send a text message first). A second call means the stream restarted:
+   * the client must start over (new SourceBuffer).
+   */
+  sendInit?(init: Buffer, codec: string | undefined): void;
+  /** Optional: registers a listener called when the buffer has drained (MJPEG sends the newest frame then). */
+  onDrain?(listener: () => void): void;
+}
+
+/** Tuning of a {@link LiveFeed}; every field optional. */
+export interface LiveFeedOptions {
+  /** Upper bound of the MSE high-water mark, bytes. Default 2 MiB. */
+  maxBufferedBytes?: number;
+  /** Lag allowed in a viewer's queue, ms of video at the measured bitrate (caps the high-water mark). Default 2000. */
+  maxLagMs?: number;
+  /** Floor of the MSE high-water mark, bytes (a keyframe fragment must fit). Default 512 KiB. */
+  minHighWaterBytes?: number;
+  /** A lagging MSE viewer resumes (at a keyframe) once `buffered()` is at or below this, bytes. Default 64 KiB. */
+  lowWaterBytes?: number;
+  /** A viewer lagging (MSE) or holding a pending frame (MJPEG) this long without draining is closed, ms. Default 30 000. */
+  stallTimeoutMs?: number;
+  /** `Date.now` substitute (tests). */
+  now?: () => number;
+}
+
+/** Per-viewer state of an MSE viewer. */
+type MseState = 'wait-init' | 'wait-key' | 'live' | 'lagging';
+
+interface MseViewer {
+  sink: ViewerSink;
+  state: MseState;
+  /** When it became lagging (ms), for the stall timeout. */
+  since: number;
+  sent: number;
+  dropped: number;
+}
+
+interface JpegViewer {
+  sink: ViewerSink;
+  pending: Buffer | undefined;
+  /** When the oldest undelivered frame was held back (ms); 0 when none is pending. */
+  since: number;
+  sent: number;
+  dropped: number;
+}
+
+/** Counters of a {@link LiveFeed} since its creation. */
+export interface LiveFeedStats {
+  /** fMP4 bytes pushed. */
+  bytesIn: number;
+  /** Media fragments received / of which starting with a keyframe. */
+  fragments: number;
+  keyframes: number;
+  /** Init segments received (ffmpeg starts). */
+  inits: number;
+  /** JPEG frames pushed. */
+  jpegs: number;
+  /** Fragments skipped for MSE viewers (waiting for a keyframe or lagging), summed over viewers. */
+  mseDropped: number;
+  /** JPEG frames replaced before an MJPEG viewer could take them, summed over viewers. */
+  jpegDropped: number;
+  /** Viewers closed for stalling. */
+  stalledClosed: number;
+  /** Current MSE high-water mark, bytes. */
+  highWaterBytes: number;
+  /** Measured stream bitrate, bytes per ms (0 until measured). */
+  bytesPerMs: number;
+}
+
+/**
+ * The live fan-out of one camera: fMP4 for MSE viewers, JPEG for MJPEG viewers. All
+ * methods are synchronous and never throw on viewer errors.
+ */
+export class LiveFeed {
+  private readonly splitter = new Fmp4Splitter();
+  private init: Buffer | undefined;
+  private codecValue: string | undefined;
+  private readonly mse = new Set<MseViewer>();
+  private readonly mjpeg = new Set<JpegViewer>();
+  private latest: { jpeg: Buffer; ts: number } | undefined;
+  private readonly opts: Required<Omit<LiveFeedOptions, 'now'>>;
+  private readonly now: () => number;
+  private bytesPerMsValue = 0;
+  private lastFragmentMs: number | undefined;
+  private closed = false;
+  private readonly counters = { bytesIn: 0, fragments: 0, keyframes: 0, inits: 0, jpegs: 0, mseDropped: 0, jpegDropped: 0, stalledClosed: 0 };
+
+  /**
+   * @param camera camera name (for logs and the registry).
+   * @param options see {@link LiveFeedOptions}.
+   */
+  constructor(readonly camera: string, options: LiveFeedOptions = {}) {
+    this.opts = {
+      maxBufferedBytes: options.maxBufferedBytes ?? 2 * 1024 * 1024,
+      maxLagMs: options.maxLagMs ?? 2000,
+      minHighWaterBytes: options.minHighWaterBytes ?? 512 * 1024,
+      lowWaterBytes: options.lowWaterBytes ?? 64 * 1024,
+      stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
+    };
+    this.now = options.now ?? Date.now;
+  }
+
+  /** MSE codec string of the current stream (e.g. `avc1.42c01f`), undefined before the first init segment. */
+  get codec(): string | undefined { return this.codecValue; }
+
+  /** The current init segment (`ftyp`+`moov`), undefined before ffmpeg wrote one. */
+  get initSegment(): Buffer | undefined { return this.init; }
+
+  /** Number of connected viewers per transport. */
+  get viewers(): { mse: number; mjpeg: number } { return { mse: this.mse.size, mjpeg: this.mjpeg.size }; }
+
+  /** The newest JPEG and its capture time (ms since epoch), if any. */
+  get latestJpeg(): { jpeg: Buffer; ts: number } | undefined { return this.latest; }
+
+  /** Counters and current thresholds. */
+  get stats(): LiveFeedStats {
+    return { ...this.counters, highWaterBytes: this.highWater(), bytesPerMs: this.bytesPerMsValue };
+  }
+
+  /** The MSE high-water mark now, bytes (see the module doc). */
+  highWater(): number {
+    const byLag = this.bytesPerMsValue > 0 ? this.bytesPerMsValue * this.opts.maxLagMs : Infinity;
+    return Math.max(this.opts.minHighWaterBytes, Math.min(this.opts.maxBufferedBytes, byLag));
+  }
+
+  /**
+   * Bytes ffmpeg wrote to its fMP4 output (any chunking). Complete units are fanned out
+   * to MSE viewers at once.
+   */
+  pushFmp4(chunk: Buffer): void {
+    if (this.closed) return;
+    this.counters.bytesIn += chunk.length;
+    let units: Fmp4Unit[];
+    try {
+      units = this.splitter.push(chunk);
+    } catch {
+      this.splitter.reset();
+      return;
+    }
+    for (const u of units) {
+      if (u.kind === 'init') this.onInit(u.data, u.codec);
+      else this.onFragment(u);
+    }
+  }
+
+  /**
+   * A new JPEG frame (shared with every MJPEG viewer; do not modify it afterwards).
+   * @param jpeg the encoded frame.
+   * @param ts capture time, ms since epoch.
+   */
+  pushJpeg(jpeg: Buffer, ts: number): void {
+    if (this.closed) return;
+    this.counters.jpegs++;
+    this.latest = { jpeg, ts };
+    const now = this.now();
+    for (const v of this.mjpeg) {
+      if (v.pending) {
+        v.dropped++;
+        this.counters.jpegDropped++;
+      }
+      if (safeBuffered(v.sink) === 0) {
+        v.pending = undefined;
+        v.since = 0;
+        this.sendJpeg(v, jpeg);
+      } else {
+        if (!v.since) v.since = now;
+        v.pending = jpeg;
+        if (now - v.since > this.opts.stallTimeoutMs) this.stall(v.sink, () => this.mjpeg.delete(v));
+      }
+    }
+  }
+
+  /**
+   * Registers an MSE viewer: it gets the init segment now (if known), then fragments from
+   * the next keyframe on.
+   * @returns the remover: call it when the connection ends (idempotent).
+   */
+  addMseViewer(sink: ViewerSink): () => void {
+    const v: MseViewer = { sink, state: 'wait-init', since: 0, sent: 0, dropped: 0 };
+    if (this.closed) {
+      safe(() => sink.close());
+      return () => {};
+    }
+    this.mse.add(v);
+    if (this.init) this.sendInit(v, this.init);
+    return () => { this.mse.delete(v); };
+  }
+
+  /**
+   * Registers an MJPEG viewer: it gets the newest JPEG now (if any), then each new one it
+   * is ready for. The sink's `onDrain`, when present, lets it get a held-back frame as
+   * soon as it drains instead of at the next frame.
+   * @returns the remover: call it when the connection ends (idempotent).
+   */
+  addJpegViewer(sink: ViewerSink): () => void {
+    const v: JpegViewer = { sink, pending: undefined, since: 0, sent: 0, dropped: 0 };
+    if (this.closed) {
+      safe(() => sink.close());
+      return () => {};
+    }
+    this.mjpeg.add(v);
+    sink.onDrain?.(() => {
+      if (!this.mjpeg.has(v) || !v.pending || safeBuffered(v.sink) > 0) return;
+      const jpeg = v.pending;
+      v.pending = undefined;
+      v.since = 0;
+      this.sendJpeg(v, jpeg);
+    });
+    if (this.latest) this.sendJpeg(v, this.latest.jpeg);
+    return () => { this.mjpeg.delete(v); };
+  }
+
+  /**
+   * ffmpeg restarted (or stopped): drops the partial stream and the init segment. Viewers
+   * stay connected and wait for the next init segment, which they get through
+   * `sendInit` so clients can start over.
+   */
+  reset(): void {
+    this.splitter.reset();
+    this.init = undefined;
+    this.lastFragmentMs = undefined;
+    for (const v of this.mse) v.state = 'wait-init';
+  }
+
+  /** Closes every viewer and ignores later pushes (camera deleted). */
+  close(): void {
+    this.closed = true;
+    this.reset();
+    for (const v of [...this.mse]) safe(() => v.sink.close());
+    for (const v of [...this.mjpeg]) safe(() => v.sink.close());
+    this.mse.clear();
+    this.mjpeg.clear();
+  }
+
+  private onInit(init: Buffer, codec: string | undefined): void {
+    this.counters.inits++;
+    this.init = init;
+    this.codecValue = codec;
+    this.lastFragmentMs = undefined;
+    for (const v of this.mse) this.sendInit(v, init);
+  }
+
+  private sendInit(v: MseViewer, init: Buffer): void {
+    v.state = 'wait-key';
+    safe(() => (v.sink.sendInit ? v.sink.sendInit(init, this.codecValue) : v.sink.send(init)));
+  }
+
+  private onFragment(f: Fmp4FragmentUnit): void {
+    this.counters.fragments++;
+    if (f.keyframe) this.counters.keyframes++;
+    this.measureRate(f);
+    const high = this.highWater();
+    const low = Math.min(this.opts.lowWaterBytes, high);
+    const now = this.now();
+    for (const v of this.mse) {
+      if (v.state === 'wait-init') continue;
+      const queued = safeBuffered(v.sink);
+      if (v.state === 'live' && queued > high) {
+        v.state = 'lagging';
+        v.since = now;
+      }
+      if (v.state === 'lagging') {
+        if (queued <= low && f.keyframe) v.state = 'live';
+        else {
+          if (queued > low && now - v.since > this.opts.stallTimeoutMs) this.stall(v.sink, () => this.mse.delete(v));
+          else if (queued <= low) v.since = now; // drained: only waiting for a keyframe now
+          v.dropped++;
+          this.counters.mseDropped++;
+          continue;
+        }
+      } else if (v.state === 'wait-key') {
+        if (!f.keyframe || queued > high) {
+          v.dropped++;
+          this.counters.mseDropped++;
+          continue;
+        }
+        v.state = 'live';
+      }
+      v.sent++;
+      safe(() => v.sink.send(f.data));
+    }
+  }
+
+  /** Exponential average of the stream's bytes per ms of video (from fragment durations, else arrival times). */
+  private measureRate(f: Fmp4FragmentUnit): void {
+    const now = this.now();
+    let ms = f.durationMs;
+    if (ms === undefined || !(ms > 0)) ms = this.lastFragmentMs !== undefined ? now - this.lastFragmentMs : undefined;
+    this.lastFragmentMs = now;
+    if (ms === undefined || !(ms > 0)) return;
+    const rate = f.data.length / ms;
+    // ~2 s of fragments at 5 fragments/s, so one keyframe fragment does not swing it.
+    this.bytesPerMsValue = this.bytesPerMsValue ? this.bytesPerMsValue * 0.9 + rate * 0.1 : rate;
+  }
+
+  private sendJpeg(v: JpegViewer, jpeg: Buffer): void {
+    v.sent++;
+    safe(() => v.sink.send(jpeg));
+  }
+
+  private stall(sink: ViewerSink, remove: () => void): void {
+    this.counters.stalledClosed++;
+    remove();
+    safe(() => sink.close());
+  }
+}
+
+function safe(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // a viewer's transport failing must not affect the feed or other viewers
+  }
+}
+
+function safeBuffered(sink: ViewerSink): number {
+  try {
+    return sink.buffered();
+  } catch {
+    return Infinity;
+  }
+}
+
+/**
+ * The process's live feeds by camera name. Camera runners `ensure` a feed when their
+ * ffmpeg starts; transports `get`/`ensure` it per viewer; deleting a camera `delete`s it.
+ */
+export class LiveRegistry {
+  private readonly feeds = new Map<string, LiveFeed>();
+
+  /** @param defaults options for every feed this registry creates. */
+  constructor(private readonly defaults: LiveFeedOptions = {}) {}
+
+  /** The feed of `camera`, or undefined. */
+  get(camera: string): LiveFeed | undefined { return this.feeds.get(camera); }
+
+  /** The feed of `camera`, created (empty, waiting for ffmpeg) if missing. */
+  ensure(camera: string, options?: LiveFeedOptions): LiveFeed {
+    let f = this.feeds.get(camera);
+    if (!f) {
+      f = new LiveFeed(camera, { ...this.defaults, ...options });
+      this.feeds.set(camera, f);
+    }
+    return f;
+  }
+
+  /** Closes the feed of `camera` (its viewers are disconnected) and forgets it. @returns whether it existed. */
+  delete(camera: string): boolean {
+    const f = this.feeds.get(camera);
+    if (!f) return false;
+    this.feeds.delete(camera);
+    f.close();
+    return true;
+  }
+
+  /** Camera names with a feed. */
+  names(): string[] { return [...this.feeds.keys()]; }
+}
+
+/** The process-wide registry the camera runners and the hub's HTTP layer share. */
+export const liveFeeds = new LiveRegistry();
