@@ -34,6 +34,9 @@ import { loadHubKeys, type HubKeys } from './auth/secrets.ts';
 import { hasRole } from './auth/principal.ts';
 import { principalOf } from './http/auth.ts';
 import { RulesEngine, type RulesAccess } from './rules/node-red.ts';
+import { RecordingsRepo } from './store/recordings-repo.ts';
+import { RecordingIndex } from './services/recording-index.ts';
+import { RetentionSweeper } from './services/retention.ts';
 import { VERSION } from './version.ts';
 
 /** Name of the demo camera created when none is configured. */
@@ -53,6 +56,9 @@ export class Hub {
   auth?: AuthService;
   private keys?: HubKeys;
   private rules?: RulesEngine;
+  private sweeper?: RetentionSweeper;
+  /** Absolute recordings root (after start). */
+  recordingsRoot = '';
   /** Bound ports after start. */
   httpPort = 0;
   mqttPort = 0;
@@ -94,6 +100,24 @@ export class Hub {
       await this.seedDemoCamera(camerasRepo);
       await this.cameras.start();
 
+      // Recordings: the index is repaired from disk before any camera writes again.
+      this.recordingsRoot = resolve(config.recordings.root ?? join(dataDir, 'recordings'));
+      const recordingsRepo = new RecordingsRepo(this.ds);
+      const index = new RecordingIndex(recordingsRepo, this.recordingsRoot, this.bus, this.topics, logger.child({ module: 'recordings' }));
+      await index.start();
+      const cams = this.cameras;
+      this.sweeper = new RetentionSweeper(recordingsRepo, this.bus, this.topics, {
+        root: this.recordingsRoot, maxSizeGb: config.recordings.max_size_gb, maxPercent: config.recordings.max_percent, minFreeGb: config.recordings.min_free_gb,
+        clipRetainDays: config.recordings.clip_retain_days, sweepIntervalS: config.recordings.sweep_interval_s, cameraConfig: (c) => cams.config(c),
+      }, logger.child({ module: 'retention' }));
+      index.onSegment = () => void this.sweeper?.sweep();
+      const sweeper = this.sweeper;
+      await this.bus.subscribe(this.topics.sub.cameraLeaf('state'), (_t, payload) => {
+        const err = (JSON.parse(payload.toString()) as { recording?: { last_error?: string | null } }).recording?.last_error;
+        if (err && /no space left/i.test(err)) sweeper.reportFull(err);
+      });
+      this.sweeper.start();
+
       const app = createApp({
         version: VERSION, logger: logger.child({ module: 'http' }), auth: this.auth, cameras: this.cameras, events: eventsRepo, eventStore, status,
         trustedProxies: config.http.trusted_proxies, secureCookies: config.http.secure_cookies,
@@ -127,7 +151,8 @@ export class Hub {
       }
       logger.info({ url: `http://${config.http.host === '0.0.0.0' ? 'localhost' : config.http.host}:${this.httpPort}` }, 'HTTP API listening');
 
-      if (config.camera.enabled) await this.startComponent((ctx) => new CameraComponent(ctx));
+      const recordingsRoot = this.recordingsRoot;
+      if (config.camera.enabled) await this.startComponent((ctx) => new CameraComponent(ctx, { recordingsRoot }));
       if (config.detector.enabled) {
         await this.startComponent((ctx) => new DetectorComponent(ctx, { workers: config.detector.workers, backend: config.detector.backend, minScore: config.detector.min_score }));
       }
@@ -145,6 +170,8 @@ export class Hub {
     await this.rules?.stop().catch((err: Error) => this.logger.error({ err: err.message }, 'rules engine stop failed'));
     this.rules = undefined;
     await this.supervisor.stopAll();
+    await this.sweeper?.stop();
+    this.sweeper = undefined;
     if (this.http) {
       this.http.closeAllConnections();
       await new Promise<void>((r) => this.http!.close(() => r()));

@@ -158,7 +158,9 @@ export class CameraInput extends EventEmitter {
       if (this.proc !== p) return;
       this.proc = undefined;
       const lastLine = this.stderrTail.trim().split('\n').filter((l) => !/^\s/.test(l)).pop() ?? '';
-      this.fail(`ffmpeg exited (${signal ?? code})${lastLine ? `: ${redactText(lastLine, opts.url)}` : ''}`);
+      // A full disk is named whatever ffmpeg printed last: the hub's sweeper reacts to it.
+      const enospc = /No space left on device/i.test(this.stderrTail) ? 'No space left on device; ' : '';
+      this.fail(`${enospc}ffmpeg exited (${signal ?? code})${lastLine ? `: ${redactText(lastLine, opts.url)}` : ''}`);
     });
     clearInterval(this.watchdog);
     this.watchdog = setInterval(() => this.checkStall(), 1000);

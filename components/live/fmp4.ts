@@ -157,7 +157,7 @@ interface TrackInfo {
 }
 
 /** Parses `moov`: the first video track (handler `vide`), its codec, timescale and trex defaults. */
-export function parseMoov(buf: Buffer, moov: BoxRef = { type: 'moov', start: 0, headerSize: 8, end: buf.length }): TrackInfo {
+function parseMoov(buf: Buffer, moov: BoxRef = { type: 'moov', start: 0, headerSize: 8, end: buf.length }): TrackInfo {
   const info: TrackInfo = {};
   for (const trak of boxes(buf, moov.start + moov.headerSize, moov.end)) {
     if (trak.type !== 'trak') continue;

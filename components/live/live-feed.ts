@@ -84,8 +84,9 @@ interface JpegViewer {
 export interface LiveFeedStats {
   /** fMP4 bytes pushed. */
   bytesIn: number;
-  /** Media fragments received / of which starting with a keyframe. */
+  /** Media fragments received. */
   fragments: number;
+  /** Media fragments received that start with a keyframe. */
   keyframes: number;
   /** Init segments received (ffmpeg starts). */
   inits: number;
@@ -119,6 +120,8 @@ export class LiveFeed {
   private bytesPerMsValue = 0;
   private lastFragmentMs: number | undefined;
   private closed = false;
+  private jpegWantedUntil = 0;
+  private jpegWaiters: Array<(f: { jpeg: Buffer; ts: number } | undefined) => void> = [];
   private readonly counters = { bytesIn: 0, fragments: 0, keyframes: 0, inits: 0, jpegs: 0, mseDropped: 0, jpegDropped: 0, stalledClosed: 0 };
 
   /**
@@ -147,6 +150,49 @@ export class LiveFeed {
 
   /** The newest JPEG and its capture time (ms since epoch), if any. */
   get latestJpeg(): { jpeg: Buffer; ts: number } | undefined { return this.latest; }
+
+  /**
+   * True while someone wants JPEGs: an MJPEG viewer is connected, or a snapshot was asked
+   * for ({@link nextJpeg}) in the last 10 s. A camera may skip JPEG encoding otherwise.
+   */
+  wantsJpeg(): boolean {
+    return this.mjpeg.size > 0 || this.jpegWaiters.length > 0 || this.now() < this.jpegWantedUntil;
+  }
+
+  /**
+   * The next JPEG pushed, or undefined after `timeoutMs`; also marks JPEGs as wanted
+   * for 10 s (see {@link wantsJpeg}).
+   * @param timeoutMs how long to wait, ms.
+   */
+  nextJpeg(timeoutMs: number): Promise<{ jpeg: Buffer; ts: number } | undefined> {
+    this.jpegWantedUntil = this.now() + 10_000;
+    if (this.closed) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.jpegWaiters = this.jpegWaiters.filter((w) => w !== waiter);
+        resolve(undefined);
+      }, timeoutMs);
+      timer.unref?.();
+      const waiter = (f: { jpeg: Buffer; ts: number } | undefined) => {
+        clearTimeout(timer);
+        resolve(f);
+      };
+      this.jpegWaiters.push(waiter);
+    });
+  }
+
+  /**
+   * This feed in the shape of the camera runner's live sink (`fmp4`, `reset`,
+   * `wantsJpeg`, `jpeg`), bound to it.
+   */
+  sink(): { fmp4(chunk: Buffer): void; reset(): void; wantsJpeg(): boolean; jpeg(jpeg: Buffer, ts: number): void } {
+    return {
+      fmp4: (chunk) => this.pushFmp4(chunk),
+      reset: () => this.reset(),
+      wantsJpeg: () => this.wantsJpeg(),
+      jpeg: (jpeg, ts) => this.pushJpeg(jpeg, ts),
+    };
+  }
 
   /** Counters and current thresholds. */
   get stats(): LiveFeedStats {
@@ -188,6 +234,11 @@ export class LiveFeed {
     if (this.closed) return;
     this.counters.jpegs++;
     this.latest = { jpeg, ts };
+    if (this.jpegWaiters.length) {
+      const waiters = this.jpegWaiters;
+      this.jpegWaiters = [];
+      for (const w of waiters) w(this.latest);
+    }
     const now = this.now();
     for (const v of this.mjpeg) {
       if (v.pending) {
@@ -266,6 +317,9 @@ export class LiveFeed {
     for (const v of [...this.mjpeg]) safe(() => v.sink.close());
     this.mse.clear();
     this.mjpeg.clear();
+    const waiters = this.jpegWaiters;
+    this.jpegWaiters = [];
+    for (const w of waiters) w(undefined);
   }
 
   private onInit(init: Buffer, codec: string | undefined): void {

@@ -67,9 +67,15 @@ function toRow(c: CameraConfig, created: number, updated: number): CameraRow {
   return {
     name: c.name, enabled: c.enabled, device_type: c.device_type, connection_method: c.connection_method,
     paths: JSON.stringify(c.paths), username: c.username ?? null, password: c.password ?? null,
-    settings: JSON.stringify({ detect: c.detect, motion: c.motion, objects: c.objects, snapshots: c.snapshots }),
+    // Every section without a column of its own (detect, motion, objects, snapshots, record …).
+    settings: JSON.stringify(sections(c)),
     created_at: created, updated_at: updated,
   };
+}
+
+function sections(c: CameraConfig): Record<string, unknown> {
+  const { name: _n, enabled: _e, device_type: _d, connection_method: _c, paths: _p, username: _u, password: _w, zones: _z, masks: _m, ...rest } = c;
+  return rest;
 }
 
 function fromRows(r: CameraRow, zones: ZoneRow[], masks: MaskRow[]): CameraConfig {

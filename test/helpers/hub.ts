@@ -48,6 +48,8 @@ export async function startTestHub(overrides: DeepPartial<VigilConfig> & Record<
     log: { level: 'debug' },
     auth: { login_limits: { per_second: 1000, per_minute: 1000, per_hour: 10000 } },
     rules: { enabled: false },
+    // The test machine's shared disk may be fuller than the defaults allow: only size caps set by a test apply.
+    recordings: { max_percent: 100, min_free_gb: 0 },
   };
   const config = configSchema.parse(merge(base, overrides));
   const sink = new PassThrough();
