@@ -13,7 +13,8 @@ import { z } from 'zod';
 /** A camera id: lower-case slug, used in topics and file paths. */
 export const cameraName = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a lower-case slug (a-z, 0-9, _ and -), at most 64 characters');
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a lower-case slug (a-z, 0-9, _ and -), at most 64 characters')
+  .refine((n) => n !== 'exports', 'exports is reserved (the recordings root holds exports/ beside the cameras)');
 
 /** A polygon in normalized coordinates: at least 3 `[x, y]` points, each 0–1. */
 export const polygon = z

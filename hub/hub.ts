@@ -37,6 +37,7 @@ import { RulesEngine, type RulesAccess } from './rules/node-red.ts';
 import { RecordingsRepo } from './store/recordings-repo.ts';
 import { RecordingIndex } from './services/recording-index.ts';
 import { RetentionSweeper } from './services/retention.ts';
+import { ExportService } from './services/exports.ts';
 import { VERSION } from './version.ts';
 
 /** Name of the demo camera created when none is configured. */
@@ -57,6 +58,7 @@ export class Hub {
   private keys?: HubKeys;
   private rules?: RulesEngine;
   private sweeper?: RetentionSweeper;
+  private exports?: ExportService;
   /** Absolute recordings root (after start). */
   recordingsRoot = '';
   /** Bound ports after start. */
@@ -109,7 +111,22 @@ export class Hub {
       this.sweeper = new RetentionSweeper(recordingsRepo, this.bus, this.topics, {
         root: this.recordingsRoot, maxSizeGb: config.recordings.max_size_gb, maxPercent: config.recordings.max_percent, minFreeGb: config.recordings.min_free_gb,
         clipRetainDays: config.recordings.clip_retain_days, sweepIntervalS: config.recordings.sweep_interval_s, cameraConfig: (c) => cams.config(c),
+        sweepClips: (days) => this.exports?.sweepClips(days) ?? Promise.resolve(0),
       }, logger.child({ module: 'retention' }));
+      this.exports = new ExportService({
+        repo: recordingsRepo, events: eventsRepo, root: this.recordingsRoot, bus: this.bus, topics: this.topics,
+        logger: logger.child({ module: 'exports' }), recordSettings: async (c) => cams.config(c)?.record,
+      });
+      await this.exports.start();
+      const exportsSvc = this.exports;
+      // An event that ends on a recording camera gets its clip (pre/post capture around it).
+      await this.bus.subscribe(this.topics.events(), (_t, payload) => {
+        const m = JSON.parse(payload.toString()) as { type?: string; after?: { id: string; camera: string; start_time: number; end_time: number | null; false_positive?: boolean } };
+        const a = m.after;
+        if (m.type !== 'end' || !a || a.end_time === null || a.false_positive) return;
+        const rec = cams.config(a.camera)?.record;
+        if (rec) void exportsSvc.onEventEnd({ id: a.id, camera: a.camera, start_time: a.start_time, end_time: a.end_time }, rec).catch((err: Error) => logger.warn({ err: err.message }, 'event clip not queued'));
+      });
       index.onSegment = () => void this.sweeper?.sweep();
       const sweeper = this.sweeper;
       await this.bus.subscribe(this.topics.sub.cameraLeaf('state'), (_t, payload) => {
@@ -121,6 +138,7 @@ export class Hub {
       const app = createApp({
         version: VERSION, logger: logger.child({ module: 'http' }), auth: this.auth, cameras: this.cameras, events: eventsRepo, eventStore, status,
         trustedProxies: config.http.trusted_proxies, secureCookies: config.http.secure_cookies,
+        recordings: { repo: recordingsRepo, exports: this.exports, auth: this.auth, root: this.recordingsRoot, events: eventsRepo, ds: this.ds },
         system: async () => ({
           version: VERSION,
           uptime_s: (Date.now() - this.started) / 1000,
@@ -172,6 +190,8 @@ export class Hub {
     await this.supervisor.stopAll();
     await this.sweeper?.stop();
     this.sweeper = undefined;
+    await this.exports?.stop();
+    this.exports = undefined;
     if (this.http) {
       this.http.closeAllConnections();
       await new Promise<void>((r) => this.http!.close(() => r()));

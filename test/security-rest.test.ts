@@ -94,6 +94,13 @@ const ROUTES: Array<[string, string, unknown, Expect]> = [
   ['GET', '/api/devices', undefined, adminOnly(200)],
   ['POST', '/api/devices', { id: 'd', kind: 'head' }, adminOnly(201)],
   ['GET', '/api/activity', undefined, adminOnly(200)],
+  ['GET', '/api/recordings', undefined, { _: 200, anon: 401 }],
+  ['GET', '/api/recordings/front:1.000/file', undefined, { _: 404, anon: 401 }],
+  ['GET', '/api/cameras/front/recordings.m3u8?start=1&end=100', undefined, seen(404, ['viewerNone', 'keyReadBack'])],
+  ['GET', '/api/cameras/back/recordings.mp4?start=1&end=100', undefined, seen(404, ['viewerNone', 'viewerFront'])],
+  ['GET', '/api/exports', undefined, { _: 200, anon: 401 }],
+  ['POST', '/api/exports', { camera: 'front', start: 1, end: 60 }, { _: 403, anon: 401, operator: 202, admin: 202, keyControl: 202, keyAdmin: 202 }],
+  ['DELETE', '/api/exports/nope', undefined, { _: 403, anon: 401, operator: 404, admin: 404, keyControl: 404, keyAdmin: 404 }],
   ['POST', '/api/auth/totp/setup', undefined, { _: 403, anon: 401, viewerFront: 200, viewerNone: 200, operator: 200, admin: 200 }],
 ];
 

@@ -17,6 +17,11 @@ import { authenticate, requireRole } from './auth.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
 import { PAGE_SCRIPT, STATUS_PAGE } from './page.ts';
+import { createRequire } from 'node:module';
+import { recordingsRouter, type RecordingsRouterDeps } from './routes-recordings.ts';
+import { PLAYER_PAGE, PLAYER_SCRIPT } from './player-page.ts';
+
+const HLS_JS = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 import type { CameraService } from '../services/camera-service.ts';
 import type { EventStore } from '../services/event-store.ts';
 import type { SystemStatus } from '../services/system-status.ts';
@@ -34,6 +39,8 @@ export interface AppDeps {
   trustedProxies: string[];
   /** Mark cookies `Secure` (behind HTTPS). */
   secureCookies: boolean;
+  /** Playback and exports. */
+  recordings: RecordingsRouterDeps;
   /** `/api/system` body. */
   system: () => Promise<Record<string, unknown> & { cameras: Record<string, unknown> }>;
   /** Readiness: null when ready, else the reason. */
@@ -48,7 +55,7 @@ export function createApp(d: AppDeps): Express {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:', 'blob:'],
-        connectSrc: ["'self'", 'ws:', 'wss:'], frameAncestors: ["'none'"], objectSrc: ["'none'"], upgradeInsecureRequests: null,
+        connectSrc: ["'self'", 'ws:', 'wss:'], mediaSrc: ["'self'", 'blob:'], frameAncestors: ["'none'"], objectSrc: ["'none'"], upgradeInsecureRequests: null,
       },
     },
     strictTransportSecurity: d.secureCookies,
@@ -73,9 +80,13 @@ export function createApp(d: AppDeps): Express {
   app.use('/api/cameras', camerasRouter(d.cameras, d.status, d.auth));
   app.use('/api/events', eventsRouter(d.events, d.eventStore, d.auth));
   app.use('/api', adminRouter(d.auth, d.events));
+  app.use('/api', recordingsRouter(d.recordings));
   app.use('/api', notFound);
   app.get('/', (_req, res) => { res.type('html').send(STATUS_PAGE); });
   app.get('/app.js', (_req, res) => { res.type('text/javascript').send(PAGE_SCRIPT); });
+  app.get('/player.html', (_req, res) => { res.type('html').send(PLAYER_PAGE); });
+  app.get('/player.js', (_req, res) => { res.type('text/javascript').send(PLAYER_SCRIPT); });
+  app.get('/vendor/hls.min.js', (_req, res) => { res.sendFile(HLS_JS, { maxAge: '7d' }); });
   app.use(errorHandler(d.logger));
   return app;
 }

@@ -35,6 +35,8 @@ function onOff(): z.ZodType<boolean> {
 
 export class CameraService {
   private readonly known = new Set<string>();
+  /** Current config of each stored camera (credentials opened), for services that need it synchronously. */
+  private readonly current = new Map<string, CameraConfig>();
 
   /**
    * @param box seals camera passwords in the retained config on the bus (components open them with the same key)
@@ -99,6 +101,7 @@ export class CameraService {
   async delete(name: string): Promise<void> {
     if (!(await this.repo.delete(name))) throw new ApiError(404, 'not_found', `no camera ${name}`);
     this.known.delete(name);
+    this.current.delete(name);
     this.bus.publishState(this.topics.cameraConfig(name), '');
     for (const f of CAMERA_FEATURES) this.bus.publishState(this.topics.cameraFeatureState(name, f), '');
     this.logger.info({ camera: name }, 'camera deleted');
@@ -121,8 +124,12 @@ export class CameraService {
     return cam;
   }
 
+  /** The stored config of `name`, or undefined. */
+  config(name: string): CameraConfig | undefined { return this.current.get(name); }
+
   private publish(cam: CameraConfig): void {
     this.known.add(cam.name);
+    this.current.set(cam.name, cam);
     const onBus = cam.password ? { ...cam, password: this.box.seal(cam.password) } : cam;
     this.bus.publishState(this.topics.cameraConfig(cam.name), onBus);
     for (const f of CAMERA_FEATURES) this.bus.publishState(this.topics.cameraFeatureState(cam.name, f), FEATURE_SETTERS[f].read(cam));

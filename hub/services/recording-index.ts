@@ -74,7 +74,7 @@ export class RecordingIndex {
     this.stats.repaired_removed += missing.length;
     const cams = await readdir(this.root, { withFileTypes: true }).catch(() => []);
     for (const cam of cams) {
-      if (!cam.isDirectory() || !/^[a-z0-9][a-z0-9_-]{0,63}$/.test(cam.name)) continue;
+      if (!cam.isDirectory() || cam.name === 'exports' || !/^[a-z0-9][a-z0-9_-]{0,63}$/.test(cam.name)) continue;
       for (const file of await walk(join(this.root, cam.name, '.incoming'))) {
         const d = await probeDuration(file);
         if (!d) { await rm(file, { force: true }); continue; }
