@@ -6,12 +6,16 @@ import { benchBroker } from './broker.ts';
 import { benchDetector } from './detector.ts';
 import { benchHubRss } from './hub-rss.ts';
 import { benchPipeline } from './pipeline.ts';
+import { benchRecorder } from './recorder.ts';
+import { benchLive } from './live.ts';
 
 const all: Record<string, () => Promise<Record<string, number | string>>> = {
   detector: () => benchDetector(),
   pipeline: () => benchPipeline(),
   broker: () => benchBroker(),
   'hub-rss': () => benchHubRss(),
+  recorder: () => benchRecorder(),
+  live: () => benchLive(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => a in all);

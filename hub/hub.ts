@@ -32,12 +32,14 @@ import { Supervisor } from './supervisor.ts';
 import { AuthService } from './auth/auth-service.ts';
 import { loadHubKeys, type HubKeys } from './auth/secrets.ts';
 import { hasRole } from './auth/principal.ts';
-import { principalOf } from './http/auth.ts';
+import { mediaVerdict, principalOf } from './http/auth.ts';
 import { RulesEngine, type RulesAccess } from './rules/node-red.ts';
 import { RecordingsRepo } from './store/recordings-repo.ts';
 import { RecordingIndex } from './services/recording-index.ts';
 import { RetentionSweeper } from './services/retention.ts';
 import { ExportService } from './services/exports.ts';
+import { attachLive, type LiveAttachment, type LiveOptions } from './http/live.ts';
+import { liveFeeds } from '../components/live/live-feed.ts';
 import { VERSION } from './version.ts';
 
 /** Name of the demo camera created when none is configured. */
@@ -59,6 +61,7 @@ export class Hub {
   private rules?: RulesEngine;
   private sweeper?: RetentionSweeper;
   private exports?: ExportService;
+  private live?: LiveAttachment;
   /** Absolute recordings root (after start). */
   recordingsRoot = '';
   /** Bound ports after start. */
@@ -135,7 +138,13 @@ export class Hub {
       });
       this.sweeper.start();
 
+      const auth = this.auth;
+      const liveOptions: LiveOptions = {
+        logger: logger.child({ module: 'live' }),
+        authorize: async (req, camera) => (cams.config(camera) ? mediaVerdict(auth, req, camera) : 'not_found'),
+      };
       const app = createApp({
+        live: liveOptions,
         version: VERSION, logger: logger.child({ module: 'http' }), auth: this.auth, cameras: this.cameras, events: eventsRepo, eventStore, status,
         trustedProxies: config.http.trusted_proxies, secureCookies: config.http.secure_cookies,
         recordings: { repo: recordingsRepo, exports: this.exports, auth: this.auth, root: this.recordingsRoot, events: eventsRepo, ds: this.ds },
@@ -154,6 +163,7 @@ export class Hub {
         else app(req, res);
       });
       if (this.broker && config.mqtt.websocket) this.broker.attachWebSocket(this.http);
+      this.live = attachLive(this.http, liveOptions);
       if (config.rules.enabled) this.rules = await this.makeRulesEngine(dataDir);
       await new Promise<void>((res, rej) => {
         this.http!.once('error', rej);
@@ -170,7 +180,10 @@ export class Hub {
       logger.info({ url: `http://${config.http.host === '0.0.0.0' ? 'localhost' : config.http.host}:${this.httpPort}` }, 'HTTP API listening');
 
       const recordingsRoot = this.recordingsRoot;
-      if (config.camera.enabled) await this.startComponent((ctx) => new CameraComponent(ctx, { recordingsRoot }));
+      if (config.camera.enabled) {
+        // In-process camera component: its live media goes to the hub's live view.
+        await this.startComponent((ctx) => new CameraComponent(ctx, { recordingsRoot, liveSink: (c) => liveFeeds.ensure(c).sink(), liveRelease: (c) => { liveFeeds.delete(c); } }));
+      }
       if (config.detector.enabled) {
         await this.startComponent((ctx) => new DetectorComponent(ctx, { workers: config.detector.workers, backend: config.detector.backend, minScore: config.detector.min_score }));
       }
@@ -192,6 +205,8 @@ export class Hub {
     this.sweeper = undefined;
     await this.exports?.stop();
     this.exports = undefined;
+    this.live?.close();
+    this.live = undefined;
     if (this.http) {
       this.http.closeAllConnections();
       await new Promise<void>((r) => this.http!.close(() => r()));

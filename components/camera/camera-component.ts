@@ -19,6 +19,8 @@ export interface CameraComponentOptions {
   recordingsRoot?: string;
   /** The in-process live view's sink for a camera (MSE fMP4 and JPEG frames). */
   liveSink?: (camera: string) => LiveSink | undefined;
+  /** Called when a camera stops for good (removed or disabled): its live viewers are closed. */
+  liveRelease?: (camera: string) => void;
 }
 
 /** Interval of `vigil/component/<id>/state`, ms. */
@@ -99,6 +101,7 @@ export class CameraComponent implements Component {
     if (current) {
       await current.stop();
       this.runners.delete(name);
+      if (!next) this.opts.liveRelease?.(name);
       log.info(next ? 'camera config changed; restarting' : 'camera removed or disabled; stopped');
     }
     if (next && (next.paths.detect ?? next.paths.live ?? next.paths.record)) {

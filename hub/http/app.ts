@@ -20,6 +20,8 @@ import { PAGE_SCRIPT, STATUS_PAGE } from './page.ts';
 import { createRequire } from 'node:module';
 import { recordingsRouter, type RecordingsRouterDeps } from './routes-recordings.ts';
 import { PLAYER_PAGE, PLAYER_SCRIPT } from './player-page.ts';
+import { liveRouter, type LiveOptions } from './live.ts';
+import { LIVE_PAGE, LIVE_PAGE_PATH, LIVE_SCRIPT, LIVE_SCRIPT_PATH } from './live-page.ts';
 
 const HLS_JS = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 import type { CameraService } from '../services/camera-service.ts';
@@ -41,6 +43,8 @@ export interface AppDeps {
   secureCookies: boolean;
   /** Playback and exports. */
   recordings: RecordingsRouterDeps;
+  /** Live view (MJPEG routes; the MSE WebSocket is attached to the server by the hub). */
+  live: LiveOptions;
   /** `/api/system` body. */
   system: () => Promise<Record<string, unknown> & { cameras: Record<string, unknown> }>;
   /** Readiness: null when ready, else the reason. */
@@ -77,6 +81,7 @@ export function createApp(d: AppDeps): Express {
   });
   app.get('/api/openapi.json', (_req, res) => { res.json(openApiDocument(d.version)); });
   app.use('/api/auth', authRouter(d.auth, { secureCookies: d.secureCookies }));
+  app.use('/api/cameras', liveRouter(d.live));
   app.use('/api/cameras', camerasRouter(d.cameras, d.status, d.auth));
   app.use('/api/events', eventsRouter(d.events, d.eventStore, d.auth));
   app.use('/api', adminRouter(d.auth, d.events));
@@ -84,6 +89,8 @@ export function createApp(d: AppDeps): Express {
   app.use('/api', notFound);
   app.get('/', (_req, res) => { res.type('html').send(STATUS_PAGE); });
   app.get('/app.js', (_req, res) => { res.type('text/javascript').send(PAGE_SCRIPT); });
+  app.get(LIVE_PAGE_PATH, (_req, res) => { res.type('html').send(LIVE_PAGE); });
+  app.get(LIVE_SCRIPT_PATH, (_req, res) => { res.type('text/javascript').send(LIVE_SCRIPT); });
   app.get('/player.html', (_req, res) => { res.type('html').send(PLAYER_PAGE); });
   app.get('/player.js', (_req, res) => { res.type('text/javascript').send(PLAYER_SCRIPT); });
   app.get('/vendor/hls.min.js', (_req, res) => { res.sendFile(HLS_JS, { maxAge: '7d' }); });

@@ -94,6 +94,24 @@ export async function authorizeMedia(auth: AuthService, req: Request, camera: st
   if (!scoped || !owner || !canSeeCamera(owner, camera)) throw new ApiError(404, 'not_found', 'this media token does not open that file');
 }
 
+/**
+ * The same decision as {@link authorizeMedia} as a verdict, for raw requests (the live
+ * WebSocket upgrade) and routes that answer themselves: a principal from the request
+ * (session cookie, bearer, API key) that can see `camera`, or a media token in `?token=`
+ * for that camera.
+ */
+export async function mediaVerdict(auth: AuthService, req: IncomingMessage & { principal?: Principal }, camera: string): Promise<'ok' | 'unauthenticated' | 'not_found'> {
+  const p = req.principal ?? (await principalOf(auth, req));
+  if (p) return canSeeCamera(p, camera) ? 'ok' : 'not_found';
+  const token = new URL(req.url ?? '/', 'http://x').searchParams.get('token');
+  if (!token) return 'unauthenticated';
+  const claims = await auth.signer.verifyMedia(token);
+  if (!claims) return 'unauthenticated';
+  const u = await auth.users.byId(claims.sub);
+  const owner = u ? auth.userPrincipal(u) : await keyOrDeviceOwner(auth, claims.sub);
+  return claims.cam === camera && owner && canSeeCamera(owner, camera) ? 'ok' : 'not_found';
+}
+
 async function keyOrDeviceOwner(_auth: AuthService, sub: string): Promise<Principal | null> {
   // Media tokens minted by API keys carry `key:<id>` as subject; the key's grants were checked when minting.
   return sub.startsWith('key:') ? { kind: 'apikey', id: sub, name: sub, role: 'viewer', cameras: null } : null;
