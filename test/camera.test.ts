@@ -65,6 +65,27 @@ describe('camera input', () => {
   }, 60_000);
 });
 
+describe('recording watchdog', () => {
+  it('restarts the recorder when no segment is finished in time', async () => {
+    const rtsp = await startRtspServer();
+    const dir = (await import('node:fs')).mkdtempSync((await import('node:path')).join((await import('node:os')).tmpdir(), 'vigil-wd-'));
+    // 30 s segments with a 4 s segment watchdog: the watchdog must fire first.
+    const src = new CameraInput({ url: rtsp.mainUrl, outputs: { record: { dir, segmentSeconds: 30 } }, logger: silentLogger, segmentTimeoutMs: 4000, backoffMinMs: 300 });
+    try {
+      const online = new Promise<void>((r) => src.once('online', r));
+      src.start();
+      await online; // from ffmpeg's progress heartbeat: this input has no detect frames
+      const reason = await new Promise<string>((r) => src.once('offline', r));
+      expect(reason).toMatch(/recorder stalled/);
+      await new Promise<void>((r) => src.once('online', r));
+      expect(src.stats.restarts).toBeGreaterThanOrEqual(1);
+    } finally {
+      await src.stop();
+      await rtsp.stop();
+    }
+  }, 30_000);
+});
+
 describe('camera lifecycle through the API', () => {
   it('starts, restarts and stops a camera within 2 s of the API call', async () => {
     const h = await startTestHub({ detector: { enabled: false } });

@@ -226,6 +226,10 @@ describe('input that reaches the file system or ffmpeg', () => {
       '/api/events/trav/snapshot.jpg', '/api/events/trav/thumbnail.jpg',
       '/api/events/..%2F..%2F..%2Fetc%2Fpasswd/snapshot.jpg', '/api/events/%2e%2e/snapshot.jpg',
       '/api/cameras/..%2F..%2Fetc/latest.jpg', '/api/cameras/%2e%2e/latest.jpg',
+      '/api/cameras/..%2F..%2Fetc/live.jpg', '/api/cameras/%2e%2e/live.mjpeg',
+      '/api/recordings/..%2F..%2Fetc%2Fpasswd/file', '/api/recordings/x:..%2F..%2Fetc/segment.ts',
+      '/api/cameras/..%2Fetc/recordings.mp4?start=1&end=2', '/api/cameras/..%2Fetc/recordings.m3u8?start=1&end=2',
+      '/api/exports/..%2F..%2Fetc%2Fpasswd/file', '/api/exports/%2e%2e/file',
     ];
     for (const p of paths) {
       const res = await api(h.baseUrl, 'GET', p);
