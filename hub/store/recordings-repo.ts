@@ -4,17 +4,10 @@
  * exports, to the exports root.
  */
 import { EntitySchema, type DataSource } from 'typeorm';
+import type { SegmentInfo } from '../../components/recorder/segment-writer.ts';
 
-export interface RecordingRow {
-  /** `<camera>:<start_time>`. */
-  id: string;
-  camera: string;
-  path: string;
-  start_time: number;
-  end_time: number;
-  /** Seconds. */
-  duration: number;
-  bytes: number;
+/** A segment row: what the recorder announced plus what the hub learnt about it. */
+export interface RecordingRow extends SegmentInfo {
   /** Motion was seen during the segment. */
   motion: boolean;
   /** A tracked object (event) overlapped the segment. */
