@@ -21,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { EmbeddedBroker } from '../hub/broker/broker.ts';
-import { BrokerPolicy } from '../hub/broker/policy.ts';
+import { BrokerPolicy, INTERNAL_USER } from '../hub/broker/policy.ts';
 import { startMosquitto } from '../test/helpers/mosquitto.ts';
 
 /** QoS 0: most messages sent but not yet received. */
@@ -62,8 +62,11 @@ function quantile(sorted: Float64Array, q: number): number {
 
 const round = (v: number, digits = 1): number => (Number.isFinite(v) ? Number(v.toFixed(digits)) : v);
 
+/** Credentials per broker URL (the embedded broker needs them; the test Mosquitto allows anonymous clients). */
+const credentials = new Map<string, { username: string; password: string }>();
+
 function connect(url: string, clientId: string): Promise<MqttClient> {
-  return mqtt.connectAsync(url, { protocolVersion: 4, clientId, clean: true, reconnectPeriod: 0, keepalive: 60, connectTimeout: 5_000 });
+  return mqtt.connectAsync(url, { protocolVersion: 4, clientId, clean: true, reconnectPeriod: 0, keepalive: 60, connectTimeout: 5_000, ...credentials.get(url) });
 }
 
 /**
@@ -238,10 +241,14 @@ export async function benchBroker(opts: BenchBrokerOptions = {}): Promise<Record
     }
   };
 
-  const broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, policy: new BrokerPolicy({ prefix: 'vigil', allowAnonymous: true, logger: pino({ level: 'silent' }) }), logger: pino({ level: 'silent' }) });
+  // The hub's own policy with its internal credential (every client authenticates), as Vigil's components connect.
+  const policy = new BrokerPolicy({ prefix: 'vigil', allowAnonymous: false, logger: pino({ level: 'silent' }) });
+  const broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, policy, logger: pino({ level: 'silent' }) });
   await broker.start();
   try {
-    await measure('aedes', `mqtt://127.0.0.1:${broker.port}`);
+    const url = `mqtt://127.0.0.1:${broker.port}`;
+    credentials.set(url, { username: INTERNAL_USER, password: policy.internalSecret });
+    await measure('aedes', url);
   } finally {
     await broker.stop();
   }

@@ -9,7 +9,7 @@
  *
  * Run: `npx tsx bench/hub-rss.ts [cameras] [settleMs]`.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,8 +89,10 @@ function children(ppid: number): Array<{ pid: number; comm: string }> {
   return out;
 }
 
-async function getJson(url: string): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+const BENCH_PASSWORD = 'bench-admin-password';
+
+async function getJson(url: string, token?: string): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5_000), headers: token ? { authorization: `Bearer ${token}` } : {} });
   const text = await res.text();
   let body: unknown = text;
   try { body = JSON.parse(text); } catch { /* not JSON */ }
@@ -157,6 +159,9 @@ export async function benchHubRss(opts: BenchHubRssOptions = {}): Promise<Record
   let stopping = false;
 
   try {
+    // An admin for the REST calls (no default password): the CLI, as a user would.
+    const add = spawnSync(process.execPath, ['--import', 'tsx', 'hub/cli.ts', 'user', 'add', 'bench', '--role', 'admin', '--config', configFile], { cwd: ROOT, input: `${BENCH_PASSWORD}\n`, encoding: 'utf8' });
+    if (add.status !== 0) throw new Error(`vigil user add failed: ${add.stderr}`);
     const t0 = performance.now();
     const child = spawn(process.execPath, ['--import', 'tsx', 'hub/main.ts', '--config', configFile], {
       cwd: ROOT,
@@ -189,6 +194,8 @@ export async function benchHubRss(opts: BenchHubRssOptions = {}): Promise<Record
     }, HEALTH_TIMEOUT_MS, () => `hub not healthy within ${HEALTH_TIMEOUT_MS / 1000} s (exit code ${child.exitCode})\n${tail()}`);
     if (!alive()) throw new Error(`hub exited (code ${child.exitCode})\n${tail()}`);
     out.hub_start_s = round((performance.now() - t0) / 1000);
+    const login = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench', password: BENCH_PASSWORD }) });
+    const token = ((await login.json()) as { access_token: string }).access_token;
 
     // Idle RSS falls for a while after start (model load garbage freed), so take a median too.
     await sleep(idleSettleMs);
@@ -205,7 +212,7 @@ export async function benchHubRss(opts: BenchHubRssOptions = {}): Promise<Record
     for (const name of names) {
       const res = await fetch(`${base}/api/cameras`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ name, paths: { detect: rtsp.subUrl }, detect: { width: 640, fps: 5 } }),
       });
       if (res.status !== 201) throw new Error(`POST /api/cameras ${name}: ${res.status} ${await res.text()}`);
@@ -213,7 +220,7 @@ export async function benchHubRss(opts: BenchHubRssOptions = {}): Promise<Record
     let lastSystem: unknown;
     await waitFor(async () => {
       if (!alive()) throw new Error('hub exited');
-      const { body } = await getJson(`${base}/api/system`);
+      const { body } = await getJson(`${base}/api/system`, token);
       lastSystem = body;
       const cams = (body as { cameras?: Record<string, { availability?: string }> }).cameras ?? {};
       return names.every((n) => cams[n]?.availability === 'online');

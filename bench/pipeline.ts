@@ -51,19 +51,26 @@ export async function benchPipeline(opts: { workers?: number; seconds?: number }
   const dataDir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
   const hub = new Hub(configSchema.parse({
     data_dir: dataDir, http: { port: 0, host: '127.0.0.1' }, mqtt: { port: 0, host: '127.0.0.1' },
-    demo: { mode: 'off' }, detector: { workers }, log: { level: 'silent' },
+    demo: { mode: 'off' }, detector: { workers }, log: { level: 'silent' }, rules: { enabled: false },
+    recordings: { max_percent: 100, min_free_gb: 0 },
   }), silentLogger);
   await hub.start();
-  const client = await mqtt.connectAsync(hub.mqttUrl, { protocolVersion: 4 });
-  const post = (body: unknown) => fetch(`http://127.0.0.1:${hub.httpPort}/api/cameras`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  // Credentials as a deployment would have them: an admin session for REST, a component device for MQTT.
+  const admin = await hub.auth!.users.create({ username: 'bench', password: 'bench-admin-password', role: 'admin' });
+  const token = (await hub.auth!.sessions.open(admin.id, '127.0.0.1')).access_token;
+  const device = await hub.auth!.credentials.createDevice({ id: 'bench', kind: 'component' });
+  const client = await mqtt.connectAsync(hub.mqttUrl, { protocolVersion: 4, username: 'bench', password: device.password });
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+  const post = (body: unknown) => fetch(`http://127.0.0.1:${hub.httpPort}/api/cameras`, { method: 'POST', headers, body: JSON.stringify(body) });
   try {
-    // --- efficiency: flood a (disabled, so no ffmpeg) camera's frame topic at 20 fps.
+    // --- efficiency: flood a camera's frame topic at 20 fps.
     let states: Array<{ at: number; inferences: number }> = [];
     client.on('message', (topic, payload) => {
       if (topic === 'vigil/component/detector/state') states.push({ at: Date.now(), inferences: JSON.parse(payload.toString()).inferences as number });
     });
     await client.subscribeAsync('vigil/component/detector/state');
-    await post({ name: 'flood', enabled: false, paths: { detect: pathToFileURL(FOOTAGE).toString() }, objects: { track: ['person', 'car'] } });
+    // An enabled camera whose own input is unreachable (no ffmpeg frames): the bench publishes its frames.
+    await post({ name: 'flood', paths: { detect: 'rtsp://127.0.0.1:1/none' }, objects: { track: ['person', 'car'] } });
     await sleep(500);
     let seq = 0;
     const flood = setInterval(() => {
@@ -77,7 +84,7 @@ export async function benchPipeline(opts: { workers?: number; seconds?: number }
     const first = states[0]!;
     const last = states[states.length - 1]!;
     const pipelineIps = (last.inferences - first.inferences) / ((last.at - first.at) / 1000);
-    await fetch(`http://127.0.0.1:${hub.httpPort}/api/cameras/flood`, { method: 'DELETE' });
+    await fetch(`http://127.0.0.1:${hub.httpPort}/api/cameras/flood`, { method: 'DELETE', headers });
     await sleep(1000);
 
     // --- latency: a real camera (ffmpeg on the looping footage, 5 fps) → vigil/events.
