@@ -34,10 +34,7 @@ import { loadHubKeys, type HubKeys } from './auth/secrets.ts';
 import { hasRole } from './auth/principal.ts';
 import { mediaVerdict, principalOf } from './http/auth.ts';
 import { RulesEngine, type RulesAccess } from './rules/node-red.ts';
-import { RecordingsRepo } from './store/recordings-repo.ts';
-import { RecordingIndex } from './services/recording-index.ts';
-import { RetentionSweeper } from './services/retention.ts';
-import { ExportService } from './services/exports.ts';
+import { Recordings } from './services/recordings.ts';
 import { attachLive, type LiveAttachment, type LiveOptions } from './http/live.ts';
 import { liveFeeds } from '../components/live/live-feed.ts';
 import { VERSION } from './version.ts';
@@ -59,8 +56,7 @@ export class Hub {
   auth?: AuthService;
   private keys?: HubKeys;
   private rules?: RulesEngine;
-  private sweeper?: RetentionSweeper;
-  private exports?: ExportService;
+  private recordings?: Recordings;
   private live?: LiveAttachment;
   /** Absolute recordings root (after start). */
   recordingsRoot = '';
@@ -107,36 +103,13 @@ export class Hub {
 
       // Recordings: the index is repaired from disk before any camera writes again.
       this.recordingsRoot = resolve(config.recordings.root ?? join(dataDir, 'recordings'));
-      const recordingsRepo = new RecordingsRepo(this.ds);
-      const index = new RecordingIndex(recordingsRepo, this.recordingsRoot, this.bus, this.topics, logger.child({ module: 'recordings' }));
-      await index.start();
       const cams = this.cameras;
-      this.sweeper = new RetentionSweeper(recordingsRepo, this.bus, this.topics, {
-        root: this.recordingsRoot, maxSizeGb: config.recordings.max_size_gb, maxPercent: config.recordings.max_percent, minFreeGb: config.recordings.min_free_gb,
-        clipRetainDays: config.recordings.clip_retain_days, sweepIntervalS: config.recordings.sweep_interval_s, cameraConfig: (c) => cams.config(c),
-        sweepClips: (days) => this.exports?.sweepClips(days) ?? Promise.resolve(0),
-      }, logger.child({ module: 'retention' }));
-      this.exports = new ExportService({
-        repo: recordingsRepo, events: eventsRepo, root: this.recordingsRoot, bus: this.bus, topics: this.topics,
-        logger: logger.child({ module: 'exports' }), recordSettings: async (c) => cams.config(c)?.record,
+      this.recordings = new Recordings({
+        ds: this.ds, bus: this.bus, topics: this.topics, logger, events: eventsRepo, root: this.recordingsRoot,
+        settings: config.recordings, cameraConfig: (c) => cams.config(c),
       });
-      await this.exports.start();
-      const exportsSvc = this.exports;
-      // An event that ends on a recording camera gets its clip (pre/post capture around it).
-      await this.bus.subscribe(this.topics.events(), (_t, payload) => {
-        const m = JSON.parse(payload.toString()) as { type?: string; after?: { id: string; camera: string; start_time: number; end_time: number | null; false_positive?: boolean } };
-        const a = m.after;
-        if (m.type !== 'end' || !a || a.end_time === null || a.false_positive) return;
-        const rec = cams.config(a.camera)?.record;
-        if (rec) void exportsSvc.onEventEnd({ id: a.id, camera: a.camera, start_time: a.start_time, end_time: a.end_time }, rec).catch((err: Error) => logger.warn({ err: err.message }, 'event clip not queued'));
-      });
-      index.onSegment = () => void this.sweeper?.sweep();
-      const sweeper = this.sweeper;
-      await this.bus.subscribe(this.topics.sub.cameraLeaf('state'), (_t, payload) => {
-        const err = (JSON.parse(payload.toString()) as { recording?: { last_error?: string | null } }).recording?.last_error;
-        if (err && /no space left/i.test(err)) sweeper.reportFull(err);
-      });
-      this.sweeper.start();
+      await this.recordings.start();
+      const rec = this.recordings;
 
       const auth = this.auth;
       const liveOptions: LiveOptions = {
@@ -147,7 +120,7 @@ export class Hub {
         live: liveOptions,
         version: VERSION, logger: logger.child({ module: 'http' }), auth: this.auth, cameras: this.cameras, events: eventsRepo, eventStore, status,
         trustedProxies: config.http.trusted_proxies, secureCookies: config.http.secure_cookies,
-        recordings: { repo: recordingsRepo, exports: this.exports, auth: this.auth, root: this.recordingsRoot, events: eventsRepo, ds: this.ds },
+        recordings: { repo: rec.repo, exports: rec.exports, auth: this.auth, root: this.recordingsRoot, events: eventsRepo, ds: this.ds },
         system: async () => ({
           version: VERSION,
           uptime_s: (Date.now() - this.started) / 1000,
@@ -201,10 +174,8 @@ export class Hub {
     await this.rules?.stop().catch((err: Error) => this.logger.error({ err: err.message }, 'rules engine stop failed'));
     this.rules = undefined;
     await this.supervisor.stopAll();
-    await this.sweeper?.stop();
-    this.sweeper = undefined;
-    await this.exports?.stop();
-    this.exports = undefined;
+    await this.recordings?.stop();
+    this.recordings = undefined;
     this.live?.close();
     this.live = undefined;
     if (this.http) {

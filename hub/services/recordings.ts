@@ -1,0 +1,78 @@
+/**
+ * Everything recording on the hub side, started and stopped as one: the index (rows,
+ * flags, start-up repair), the retention sweeper, export and event-clip jobs, and the
+ * bus glue between them — clips for events that end on recording cameras, and a full
+ * disk reported by a recorder (`…/state` `recording.last_error`) waking the sweeper.
+ */
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import type { Bus } from '../../components/bus/bus.ts';
+import type { Topics } from '../../components/bus/topics.ts';
+import type { CameraConfig } from '../../components/camera-config.ts';
+import type { VigilConfig } from '../config/schema.ts';
+import type { EventsRepo } from '../store/events-repo.ts';
+import { RecordingsRepo } from '../store/recordings-repo.ts';
+import { ExportService } from './exports.ts';
+import { RecordingIndex } from './recording-index.ts';
+import { RetentionSweeper } from './retention.ts';
+
+export interface RecordingsDeps {
+  ds: DataSource;
+  bus: Bus;
+  topics: Topics;
+  logger: Logger;
+  events: EventsRepo;
+  /** Absolute recordings root. */
+  root: string;
+  settings: VigilConfig['recordings'];
+  /** The current config of a camera (undefined once removed). */
+  cameraConfig: (camera: string) => CameraConfig | undefined;
+}
+
+export class Recordings {
+  readonly repo: RecordingsRepo;
+  readonly index: RecordingIndex;
+  readonly exports: ExportService;
+  readonly sweeper: RetentionSweeper;
+
+  constructor(private readonly d: RecordingsDeps) {
+    const { bus, topics, logger, settings, cameraConfig } = d;
+    this.repo = new RecordingsRepo(d.ds);
+    this.index = new RecordingIndex(this.repo, d.root, bus, topics, logger.child({ module: 'recordings' }));
+    this.exports = new ExportService({
+      repo: this.repo, events: d.events, root: d.root, bus, topics, logger: logger.child({ module: 'exports' }),
+      recordSettings: async (c) => cameraConfig(c)?.record,
+    });
+    this.sweeper = new RetentionSweeper(this.repo, bus, topics, {
+      root: d.root, maxSizeGb: settings.max_size_gb, maxPercent: settings.max_percent, minFreeGb: settings.min_free_gb,
+      clipRetainDays: settings.clip_retain_days, sweepIntervalS: settings.sweep_interval_s, cameraConfig,
+      sweepClips: (days) => this.exports.sweepClips(days),
+    }, logger.child({ module: 'retention' }));
+  }
+
+  /** Repairs the index from disk (before any camera writes), then starts jobs and sweeps. */
+  async start(): Promise<void> {
+    const { bus, topics, logger, cameraConfig } = this.d;
+    await this.index.start();
+    await this.exports.start();
+    this.index.onSegment = () => void this.sweeper.sweep();
+    // An event that ends on a recording camera gets its clip (pre/post capture around it).
+    await bus.subscribe(topics.events(), (_t, payload) => {
+      const m = JSON.parse(payload.toString()) as { type?: string; after?: { id: string; camera: string; start_time: number; end_time: number | null; false_positive?: boolean } };
+      const a = m.after;
+      if (m.type !== 'end' || !a || a.end_time === null || a.false_positive) return;
+      const rec = cameraConfig(a.camera)?.record;
+      if (rec) void this.exports.onEventEnd({ id: a.id, camera: a.camera, start_time: a.start_time, end_time: a.end_time }, rec).catch((err: Error) => logger.warn({ err: err.message }, 'event clip not queued'));
+    });
+    await bus.subscribe(topics.sub.cameraLeaf('state'), (_t, payload) => {
+      const err = (JSON.parse(payload.toString()) as { recording?: { last_error?: string | null } }).recording?.last_error;
+      if (err && /no space left/i.test(err)) this.sweeper.reportFull(err);
+    });
+    this.sweeper.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.sweeper.stop();
+    await this.exports.stop();
+  }
+}
