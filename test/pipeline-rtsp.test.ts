@@ -111,9 +111,7 @@ describe('RTSP camera → detection → MQTT events', () => {
     expect(retained.retain).toBe(true);
     expect(retained.payload.toString()).toBe('0');
     await late.close();
-    const open = await api(h.baseUrl, 'GET', '/api/events?camera=lobby&in_progress=1');
     await expect.poll(async () => (await api(h.baseUrl, 'GET', '/api/events?camera=lobby&in_progress=1')).body.length, { timeout: 5000 }).toBe(0);
-    void open;
 
     // The password never left the hub in the clear: the retained config carries it sealed.
     const config = rec.on('vigil/camera/lobby/config').at(-1)!;

@@ -190,6 +190,5 @@ describe('crash safety', () => {
       await h.hub.stop().catch(() => undefined);
       rmSync(dataDir, { recursive: true, force: true });
     }
-    void readFileSync;
   }, 120_000);
 });

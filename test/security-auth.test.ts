@@ -192,8 +192,17 @@ describe('sessions, tokens and keys', () => {
     expect(JSON.stringify(db.prepare('SELECT * FROM api_keys').all())).not.toContain(k.body.key.split('_')[2]);
     db.close();
     expect((await api(h.baseUrl, 'GET', '/api/cameras', undefined, { apiKey: `${k.body.key.slice(0, -3)}xyz` })).status).toBe(401);
+    // A media token minted with the key belongs to the key: revoking the key stops it too.
+    await api(h.baseUrl, 'POST', '/api/cameras', { name: 'keycam', enabled: false, paths: { detect: 'rtsp://127.0.0.1:1/x' } });
+    const mt = (await api(h.baseUrl, 'POST', '/api/media-tokens', { camera: 'keycam' }, { apiKey: k.body.key })).body.token as string;
+    const latest = () => fetch(`${h.baseUrl}/api/cameras/keycam/latest.jpg?token=${mt}`).then((r) => r.status);
+    const before = await fetch(`${h.baseUrl}/api/cameras/keycam/latest.jpg?token=${mt}`).then((r) => r.json());
+    expect(before.error.code).toBe('no_frame'); // authorized; the disabled camera just has no frame
     expect((await api(h.baseUrl, 'DELETE', `/api/api-keys/${k.body.id}`)).status).toBe(204);
     expect((await api(h.baseUrl, 'GET', '/api/cameras', undefined, { apiKey: k.body.key })).status).toBe(401);
+    expect(await latest()).toBe(404);
+    const body = await fetch(`${h.baseUrl}/api/cameras/keycam/latest.jpg?token=${mt}`).then((r) => r.json());
+    expect(body.error.message).toMatch(/does not open/); // refused by the token check, not by the missing frame
   });
 });
 

@@ -8,7 +8,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import type { UserRow } from '../store/security-entities.ts';
+import type { ApiKeyRow, UserRow } from '../store/security-entities.ts';
 import { ApiError } from '../http/errors.ts';
 import { ActivityLog } from './activity.ts';
 import { CredentialStore } from './credentials.ts';
@@ -84,10 +84,24 @@ export class AuthService {
     return u ? this.userPrincipal(u, { sessionId: claims.sid, viaCookie }) : null;
   }
 
+  /** The owner of a media token's subject (a user id, or `key:<id>`); null when gone or revoked. */
+  async mediaOwner(sub: string): Promise<Principal | null> {
+    if (sub.startsWith('key:')) {
+      const k = await this.credentials.keyById(sub.slice(4));
+      return k ? this.keyPrincipal(k) : null;
+    }
+    const u = await this.users.byId(sub);
+    return u ? this.userPrincipal(u) : null;
+  }
+
   /** Resolves an `X-API-Key`; null when unknown or revoked. */
   async fromApiKey(key: string): Promise<Principal | null> {
     const k = await this.credentials.verifyKey(key);
-    return k ? { kind: 'apikey', id: k.id, name: `key:${k.name}`, role: scopeRole(k.scope), cameras: k.cameras ? (JSON.parse(k.cameras) as string[]) : null } : null;
+    return k ? this.keyPrincipal(k) : null;
+  }
+
+  private keyPrincipal(k: ApiKeyRow): Principal {
+    return { kind: 'apikey', id: k.id, name: `key:${k.name}`, role: scopeRole(k.scope), cameras: k.cameras ? (JSON.parse(k.cameras) as string[]) : null };
   }
 
   /**

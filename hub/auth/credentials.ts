@@ -51,6 +51,12 @@ export class CredentialStore {
     if (!(await this.keys.update({ id }, { revoked_at: Date.now() })).affected) throw new ApiError(404, 'not_found', `no API key ${id}`);
   }
 
+  /** A key by id, unless revoked (media tokens minted by a key are owned by it). */
+  async keyById(id: string): Promise<ApiKeyRow | null> {
+    const row = await this.keys.findOneBy({ id });
+    return row && !row.revoked_at ? row : null;
+  }
+
   /** Resolves a presented key; null when malformed, unknown, wrong or revoked. Updates last_used_at. */
   async verifyKey(key: string): Promise<ApiKeyRow | null> {
     const p = parse('vgl', key);

@@ -78,6 +78,20 @@ export function assertCamera(p: Principal | undefined, camera: string): void {
 }
 
 /**
+ * A media token (`?token=`) judged for `camera` (and, for event files, `eventId`): it must
+ * be valid and unexpired, scoped to that camera or that event, and its owner (a user or
+ * an API key, looked up now: a revoked key's tokens stop) must still see the camera.
+ */
+async function mediaTokenVerdict(auth: AuthService, token: string | null | undefined, camera: string, eventId?: string): Promise<'ok' | 'unauthenticated' | 'not_found'> {
+  if (!token) return 'unauthenticated';
+  const claims = await auth.signer.verifyMedia(token);
+  if (!claims) return 'unauthenticated';
+  const owner = await auth.mediaOwner(claims.sub);
+  const scoped = claims.cam === camera || (eventId !== undefined && claims.evt === eventId);
+  return scoped && owner && canSeeCamera(owner, camera) ? 'ok' : 'not_found';
+}
+
+/**
  * For media routes: a session/API key principal that can see `camera`, or a media token
  * (`?token=`) scoped to that camera or to event `eventId`.
  * @throws ApiError 401 (nothing presented, or a bad/expired token) / 404 (not this camera or file)
@@ -85,36 +99,19 @@ export function assertCamera(p: Principal | undefined, camera: string): void {
 export async function authorizeMedia(auth: AuthService, req: Request, camera: string, eventId?: string): Promise<void> {
   if (req.principal) return assertCamera(req.principal, camera);
   const token = typeof req.query.token === 'string' ? req.query.token : undefined;
-  if (!token) throw new ApiError(401, 'unauthorized', 'log in or pass a media token (?token=)');
-  const claims = await auth.signer.verifyMedia(token);
-  if (!claims) throw new ApiError(401, 'invalid_token', 'media token is invalid or expired');
-  const u = await auth.users.byId(claims.sub);
-  const owner = u ? auth.userPrincipal(u) : await keyOrDeviceOwner(auth, claims.sub);
-  const scoped = claims.cam === camera || (eventId !== undefined && claims.evt === eventId);
-  if (!scoped || !owner || !canSeeCamera(owner, camera)) throw new ApiError(404, 'not_found', 'this media token does not open that file');
+  const v = await mediaTokenVerdict(auth, token, camera, eventId);
+  if (v === 'unauthenticated') throw new ApiError(401, token ? 'invalid_token' : 'unauthorized', token ? 'media token is invalid or expired' : 'log in or pass a media token (?token=)');
+  if (v === 'not_found') throw new ApiError(404, 'not_found', 'this media token does not open that file');
 }
 
 /**
  * The same decision as {@link authorizeMedia} as a verdict, for raw requests (the live
- * WebSocket upgrade) and routes that answer themselves: a principal from the request
- * (session cookie, bearer, API key) that can see `camera`, or a media token in `?token=`
- * for that camera.
+ * WebSocket upgrade) and routes that answer themselves.
  */
 export async function mediaVerdict(auth: AuthService, req: IncomingMessage & { principal?: Principal }, camera: string): Promise<'ok' | 'unauthenticated' | 'not_found'> {
   const p = req.principal ?? (await principalOf(auth, req));
   if (p) return canSeeCamera(p, camera) ? 'ok' : 'not_found';
-  const token = new URL(req.url ?? '/', 'http://x').searchParams.get('token');
-  if (!token) return 'unauthenticated';
-  const claims = await auth.signer.verifyMedia(token);
-  if (!claims) return 'unauthenticated';
-  const u = await auth.users.byId(claims.sub);
-  const owner = u ? auth.userPrincipal(u) : await keyOrDeviceOwner(auth, claims.sub);
-  return claims.cam === camera && owner && canSeeCamera(owner, camera) ? 'ok' : 'not_found';
-}
-
-async function keyOrDeviceOwner(_auth: AuthService, sub: string): Promise<Principal | null> {
-  // Media tokens minted by API keys carry `key:<id>` as subject; the key's grants were checked when minting.
-  return sub.startsWith('key:') ? { kind: 'apikey', id: sub, name: sub, role: 'viewer', cameras: null } : null;
+  return mediaTokenVerdict(auth, new URL(req.url ?? '/', 'http://x').searchParams.get('token'), camera);
 }
 
 /** Sets the session, refresh and CSRF cookies and answers with the tokens. */

@@ -64,8 +64,6 @@ export class CameraService {
   /** One camera (credentials removed). @throws ApiError 404 */
   async get(name: string): Promise<PublicCamera> { return toPublic(await this.require(name)); }
 
-  /** Number of stored cameras. */
-  async count(): Promise<number> { return (await this.repo.list()).length; }
 
   /**
    * Creates a camera from a REST body. Inline `user:pass@` in URLs moves to username/password.
