@@ -22,6 +22,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { EmbeddedBroker } from '../hub/broker/broker.ts';
 import { BrokerPolicy, INTERNAL_USER } from '../hub/broker/policy.ts';
+import { Topics } from '../components/protocol/topics.ts';
 import { startMosquitto } from '../test/helpers/mosquitto.ts';
 
 /** QoS 0: most messages sent but not yet received. */
@@ -242,7 +243,7 @@ export async function benchBroker(opts: BenchBrokerOptions = {}): Promise<Record
   };
 
   // The hub's own policy with its internal credential (every client authenticates), as Vigil's components connect.
-  const policy = new BrokerPolicy({ prefix: 'vigil', allowAnonymous: false, logger: pino({ level: 'silent' }) });
+  const policy = new BrokerPolicy({ topics: new Topics('vigil'), allowAnonymous: false, logger: pino({ level: 'silent' }) });
   const broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, policy, logger: pino({ level: 'silent' }) });
   await broker.start();
   try {

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ffmpegPath } from '../components/camera/ffmpeg.ts';
+import { ffmpegPath } from '../components/protocol/ffmpeg-path.ts';
 
 /** Debian opencv-doc's pedestrian footage (768×576, 10 fps, 79.5 s). */
 export const FOOTAGE = '/usr/share/doc/opencv-doc/examples/data/vtest.avi';

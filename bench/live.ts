@@ -25,10 +25,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import express from 'express';
 import { chromium } from 'playwright-core';
 import sharp from 'sharp';
-import { LiveRegistry } from '../components/live/live-feed.ts';
+import { LiveRegistry } from '../hub/live/live-feed.ts';
 import { attachLive, liveRouter, type LiveAttachment } from '../hub/http/live.ts';
 import { LIVE_PAGE, LIVE_PAGE_PATH, LIVE_SCRIPT, LIVE_SCRIPT_PATH } from '../hub/http/live-page.ts';
-import { silentLogger } from '../hub/log.ts';
+import { silentLogger } from '../components/protocol/log.ts';
 import { startRtspServer } from '../test/helpers/rtsp.ts';
 import { percentile, round } from './frames.ts';
 

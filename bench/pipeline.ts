@@ -15,9 +15,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import mqtt from 'mqtt';
 import { InferencePool } from '../components/detector/inference-pool.ts';
-import { encodeFrame } from '../components/bus/frame-codec.ts';
-import { configSchema } from '../hub/config/schema.ts';
-import { silentLogger } from '../hub/log.ts';
+import { encodeFrame } from '../components/protocol/frame-codec.ts';
+import { configSchema } from '../components/protocol/config/schema.ts';
+import { silentLogger } from '../components/protocol/log.ts';
 import { Hub } from '../hub/hub.ts';
 import { FOOTAGE, footageFrames, percentile, round } from './frames.ts';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { CameraInput } from '../components/camera/camera-input.ts';
-import { ffmpegPath } from '../components/camera/ffmpeg.ts';
+import { ffmpegPath } from '../components/protocol/ffmpeg-path.ts';
 import { startRtspServer } from '../test/helpers/rtsp.ts';
 import { round } from './frames.ts';
 

@@ -12,13 +12,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { SecretBox, parseKey } from '../hub/auth/secrets.ts';
-import { Bus } from './bus/bus.ts';
-import { Topics } from './bus/topics.ts';
-import type { Component, ComponentContext } from './component.ts';
-import { CameraComponent } from './camera/camera-component.ts';
-import { DetectorComponent } from './detector/detector-component.ts';
-import { createLogger } from '../hub/log.ts';
+import { SecretBox, parseKey } from './protocol/secret-box.ts';
+import { Bus } from './protocol/bus.ts';
+import { Topics } from './protocol/topics.ts';
+import type { Component, ComponentContext } from './protocol/component.ts';
+import { CameraComponent } from './camera/index.ts';
+import { DetectorComponent } from './detector/index.ts';
+import { createLogger, redactUrl } from './protocol/log.ts';
 
 const USAGE = 'usage: components/main.ts camera|detector --mqtt URL [--prefix vigil] [--cameras a,b] [--workers N] [--backend auto|wasm|tensorflow] [--secret-key-file FILE] [--recordings DIR]';
 
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     ? new CameraComponent(ctx, { cameras: values.cameras?.split(','), componentId: id, recordingsRoot: values.recordings })
     : new DetectorComponent(ctx, { workers: values.workers ? Number(values.workers) : undefined, backend });
   await component.start();
-  logger.info({ url: url.replace(/\/\/[^@/]*@/, '//') }, `${role} component running`);
+  logger.info({ url: redactUrl(url) }, `${role} component running`);
   const stop = async () => {
     await component.stop().catch((err: Error) => logger.error({ err: err.message }, 'stop failed'));
     await bus.close();

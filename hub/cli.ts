@@ -11,7 +11,7 @@
 import { resolve, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { ConfigError, configPath, loadConfig } from './config/load.ts';
+import { ConfigError, configPath, loadConfig } from '../components/protocol/config/load.ts';
 import { openStore } from './store/datasource.ts';
 import { loadHubKeys } from './auth/secrets.ts';
 import { UserStore } from './auth/users.ts';

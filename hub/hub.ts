@@ -12,12 +12,12 @@ import { dirname, resolve, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import { Bus } from '../components/bus/bus.ts';
-import { Topics } from '../components/bus/topics.ts';
-import type { Component, ComponentContext } from '../components/component.ts';
+import { Bus } from '../components/protocol/bus.ts';
+import { Topics } from '../components/protocol/topics.ts';
+import type { Component, ComponentContext } from '../components/protocol/component.ts';
 import { CameraComponent } from '../components/camera/camera-component.ts';
 import { DetectorComponent } from '../components/detector/detector-component.ts';
-import type { VigilConfig } from './config/schema.ts';
+import type { VigilConfig } from '../components/protocol/config/schema.ts';
 import { EmbeddedBroker } from './broker/broker.ts';
 import { BrokerPolicy, INTERNAL_USER } from './broker/policy.ts';
 import { openStore } from './store/datasource.ts';
@@ -36,8 +36,10 @@ import { mediaVerdict, principalOf } from './http/auth.ts';
 import { RulesEngine, type RulesAccess } from './rules/node-red.ts';
 import { Recordings } from './services/recordings.ts';
 import { attachLive, type LiveAttachment, type LiveOptions } from './http/live.ts';
-import { liveFeeds } from '../components/live/live-feed.ts';
+import { LiveRegistry } from './live/live-feed.ts';
+import { EventFeed } from './services/event-feed.ts';
 import { VERSION } from './version.ts';
+import { redactUrl } from '../components/protocol/log.ts';
 
 /** Name of the demo camera created when none is configured. */
 export const DEMO_CAMERA = 'demo';
@@ -83,7 +85,7 @@ export class Hub {
       this.keys = loadHubKeys(dataDir);
       this.auth = new AuthService(this.ds, this.keys, dataDir, config.auth.login_limits, logger.child({ module: 'auth' }));
       if (!config.mqtt.url) {
-        this.policy = new BrokerPolicy({ prefix: config.mqtt.prefix, allowAnonymous: config.mqtt.allow_anonymous, auth: this.auth, logger: logger.child({ module: 'broker' }) });
+        this.policy = new BrokerPolicy({ topics: this.topics, allowAnonymous: config.mqtt.allow_anonymous, auth: this.auth, logger: logger.child({ module: 'broker' }) });
         this.broker = new EmbeddedBroker({ host: config.mqtt.host, port: config.mqtt.port, policy: this.policy, logger: logger.child({ module: 'broker' }) });
         await this.broker.start();
         this.mqttPort = this.broker.port;
@@ -93,7 +95,8 @@ export class Hub {
       const eventsRepo = new EventsRepo(this.ds);
       const fileRoots = [...config.camera.file_roots, dirname(config.demo.file), join(dataDir, 'media')];
       this.cameras = new CameraService(camerasRepo, this.bus, this.topics, logger.child({ module: 'cameras' }), this.keys.box, fileRoots);
-      const eventStore = new EventStore(eventsRepo, this.bus, this.topics, join(dataDir, 'snapshots'), logger.child({ module: 'events' }));
+      const feed = new EventFeed(this.bus, this.topics, logger.child({ module: 'events' }));
+      const eventStore = new EventStore(eventsRepo, feed, this.bus, this.topics, join(dataDir, 'snapshots'), logger.child({ module: 'events' }));
       const status = new SystemStatus(this.bus, this.topics);
       await status.start();
       await new ComponentWatch(this.bus, this.topics, logger.child({ module: 'components' })).start();
@@ -106,13 +109,16 @@ export class Hub {
       const cams = this.cameras;
       this.recordings = new Recordings({
         ds: this.ds, bus: this.bus, topics: this.topics, logger, events: eventsRepo, root: this.recordingsRoot,
-        settings: config.recordings, cameraConfig: (c) => cams.config(c),
+        settings: config.recordings, cameraConfig: (c) => cams.config(c), feed,
       });
       await this.recordings.start();
+      await feed.start();
       const rec = this.recordings;
 
       const auth = this.auth;
+      const liveFeeds = new LiveRegistry();
       const liveOptions: LiveOptions = {
+        registry: liveFeeds,
         logger: logger.child({ module: 'live' }),
         authorize: async (req, camera) => (cams.config(camera) ? mediaVerdict(auth, req, camera) : 'not_found'),
       };
@@ -124,7 +130,7 @@ export class Hub {
         system: async () => ({
           version: VERSION,
           uptime_s: (Date.now() - this.started) / 1000,
-          mqtt: { embedded: !config.mqtt.url, url: config.mqtt.url ? redactMqtt(config.mqtt.url) : undefined, port: this.mqttPort || undefined, connected: this.bus?.connected ?? false, clients: this.broker?.clients },
+          mqtt: { embedded: !config.mqtt.url, url: config.mqtt.url ? redactUrl(config.mqtt.url) : undefined, port: this.mqttPort || undefined, connected: this.bus?.connected ?? false, clients: this.broker?.clients },
           components: { ...Object.fromEntries([...status.components].map(([k, v]) => [k, v])), ...this.supervisor.status(), events: eventStore.stats, rules: this.rules?.status() ?? { state: 'disabled' } },
           cameras: Object.fromEntries([...status.cameras].map(([k, v]) => [k, { availability: v.availability, motion: v.motion, ...(v.state ?? {}) }])),
         }),
@@ -160,7 +166,7 @@ export class Hub {
       if (config.detector.enabled) {
         await this.startComponent((ctx) => new DetectorComponent(ctx, { workers: config.detector.workers, backend: config.detector.backend, minScore: config.detector.min_score }));
       }
-      logger.info({ version: VERSION, mqtt: this.broker ? `embedded :${this.mqttPort}` : redactMqtt(config.mqtt.url!) }, 'Vigil hub started');
+      logger.info({ version: VERSION, mqtt: this.broker ? `embedded :${this.mqttPort}` : redactUrl(config.mqtt.url!) }, 'Vigil hub started');
       await this.auth.prepareSetup();
     } catch (err) {
       await this.stop();
@@ -256,7 +262,7 @@ export class Hub {
       this.logger.warn({ file: demo.file }, 'demo footage not found (apt-get install opencv-doc); no demo camera');
       return;
     }
-    const { cameraConfig } = await import('../components/camera-config.ts');
+    const { cameraConfig } = await import('../components/protocol/camera-config.ts');
     await repo.save(cameraConfig.parse({
       name: DEMO_CAMERA,
       paths: { detect: pathToFileURL(demo.file).toString() },
@@ -266,8 +272,4 @@ export class Hub {
     }));
     this.logger.info({ file: demo.file }, 'no camera configured: added the demo camera (looping footage)');
   }
-}
-
-function redactMqtt(url: string): string {
-  try { const u = new URL(url); u.username = ''; u.password = ''; return u.toString(); } catch { return '[invalid url]'; }
 }

@@ -3,8 +3,8 @@
  * starts the hub, and stops it cleanly on SIGINT/SIGTERM. A bad configuration prints
  * every problem as `path: message` and exits with status 2.
  */
-import { ConfigError, configPath, loadConfig } from './config/load.ts';
-import { createLogger } from './log.ts';
+import { ConfigError, configPath, loadConfig } from '../components/protocol/config/load.ts';
+import { createLogger } from '../components/protocol/log.ts';
 import { Hub } from './hub.ts';
 
 async function main(): Promise<void> {

@@ -3,7 +3,7 @@
  * failing component never takes the hub down (Zigbee2MQTT `lib/controller.ts`).
  */
 import type { Logger } from 'pino';
-import type { Component } from '../components/component.ts';
+import type { Component } from '../components/protocol/component.ts';
 
 export interface SupervisedComponent {
   component: Component;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestHub, type TestHub } from './helpers/hub.ts';
 import { MqttRecorder } from './helpers/mqtt-recorder.ts';
-import { loadConfig } from '../hub/config/load.ts';
+import { loadConfig } from '../components/protocol/config/load.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 

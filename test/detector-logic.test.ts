@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cameraConfig, type CameraConfig, type CameraConfigInput } from '../components/camera-config.ts';
+import { cameraConfig, type CameraConfig, type CameraConfigInput } from '../components/protocol/camera-config.ts';
 import { EventLifecycle, type FrameResult } from '../components/detector/event-lifecycle.ts';
 import {
   areaLimitPx,
@@ -8,10 +8,11 @@ import {
   iou,
   normalizedToPx,
   pointInPolygon,
-} from '../components/detector/geometry.ts';
+} from '../components/protocol/geometry.ts';
 import { passesFilter } from '../components/detector/object-filter.ts';
 import { computeScore, ObjectTracker } from '../components/detector/tracker.ts';
-import type { Box, EventMessage, RawDetection } from '../components/detector/types.ts';
+import type { Box, EventMessage } from '../components/protocol/tracked-object.ts';
+import type { RawDetection } from '../components/detector/types.ts';
 import { initialZoneState, updateZones } from '../components/detector/zones.ts';
 
 const T0 = 1_700_000_000;

@@ -17,12 +17,12 @@ import { chromium, type Browser } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { Fmp4Splitter, isSyncSampleFlags, type Fmp4FragmentUnit, type Fmp4Unit } from '../components/live/fmp4.ts';
-import { LiveFeed, LiveRegistry, type ViewerSink } from '../components/live/live-feed.ts';
+import { Fmp4Splitter, isSyncSampleFlags, type Fmp4FragmentUnit, type Fmp4Unit } from '../hub/live/fmp4.ts';
+import { LiveFeed, LiveRegistry, type ViewerSink } from '../hub/live/live-feed.ts';
 import { errorHandler } from '../hub/http/errors.ts';
 import { attachLive, liveRouter, MJPEG_BOUNDARY, type LiveAttachment, type LiveAuthResult } from '../hub/http/live.ts';
 import { LIVE_PAGE, LIVE_PAGE_PATH, LIVE_SCRIPT, LIVE_SCRIPT_PATH } from '../hub/http/live-page.ts';
-import { silentLogger } from '../hub/log.ts';
+import { silentLogger } from '../components/protocol/log.ts';
 import { startRtspServer, type RtspServer } from './helpers/rtsp.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -19,7 +19,7 @@ import express from 'express';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../hub/log.ts';
+import { createLogger } from '../components/protocol/log.ts';
 import { RulesEngine, type RulesAccess } from '../hub/rules/node-red.ts';
 import { MqttRecorder } from './helpers/mqtt-recorder.ts';
 

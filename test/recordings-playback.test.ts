@@ -21,7 +21,7 @@ import helmet from 'helmet';
 import { chromium, type Browser } from 'playwright-core';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TrackedObjectState } from '../components/detector/types.ts';
+import type { TrackedObjectState } from '../components/protocol/tracked-object.ts';
 import { authenticate } from '../hub/http/auth.ts';
 import { errorHandler, notFound } from '../hub/http/errors.ts';
 import { PLAYER_PAGE, PLAYER_SCRIPT } from '../hub/http/player-page.ts';
@@ -133,7 +133,7 @@ beforeAll(async () => {
   repo = new RecordingsRepo(ds);
   events = new EventsRepo(ds);
   segs = await indexSegments(segDir);
-  const logger = (await import('../hub/log.ts')).silentLogger;
+  const logger = (await import('../components/protocol/log.ts')).silentLogger;
   exportsSvc = new ExportService({ repo, events, root, bus: (h.hub as unknown as { bus: never }).bus, topics: h.hub.topics, logger, waitTimeoutS: 30 });
   await exportsSvc.start();
   rec = await MqttRecorder.connect(h.mqttUrl, ['vigil/recorder/export/#']);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestHub, type TestHub } from './helpers/hub.ts';
 import { EventsRepo } from '../hub/store/events-repo.ts';
-import type { TrackedObjectState } from '../components/detector/types.ts';
+import type { TrackedObjectState } from '../components/protocol/tracked-object.ts';
 
 type Who = 'anon' | 'viewerFront' | 'viewerNone' | 'operator' | 'admin' | 'keyRead' | 'keyControl' | 'keyAdmin' | 'keyReadBack';
 const WHO: Who[] = ['anon', 'viewerFront', 'viewerNone', 'operator', 'admin', 'keyRead', 'keyControl', 'keyAdmin', 'keyReadBack'];

@@ -4,9 +4,9 @@
  * it as the config changes (an empty payload removes the camera).
  */
 import { isDeepStrictEqual } from 'node:util';
-import { cameraConfig, type CameraConfig } from '../camera-config.ts';
-import type { Component, ComponentContext } from '../component.ts';
-import { SecretBox } from '../../hub/auth/secrets.ts';
+import { cameraConfig, type CameraConfig } from '../protocol/camera-config.ts';
+import type { Component, ComponentContext } from '../protocol/component.ts';
+import { SecretBox } from '../protocol/secret-box.ts';
 import { CameraRunner, type LiveSink } from './camera-runner.ts';
 
 /** Settings of the camera component. */

@@ -15,7 +15,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { ffmpegPath, inputProcessArgs, redactUrl, type InputOutputs } from './ffmpeg.ts';
+import { ffmpegPath } from '../protocol/ffmpeg-path.ts';
+import { redactUrl } from '../protocol/log.ts';
+import { inputProcessArgs, type InputOutputs } from './ffmpeg.ts';
 
 /** A decoded frame. */
 export interface RawFrame {

@@ -7,14 +7,14 @@
  */
 import sharp from 'sharp';
 import type { Logger } from 'pino';
-import type { CameraConfig } from '../camera-config.ts';
-import type { Bus } from '../bus/bus.ts';
-import type { Topics } from '../bus/topics.ts';
-import { encodeFrame } from '../bus/frame-codec.ts';
+import type { CameraConfig } from '../protocol/camera-config.ts';
+import type { Bus } from '../protocol/bus.ts';
+import type { Topics } from '../protocol/topics.ts';
+import { encodeFrame } from '../protocol/frame-codec.ts';
 import { withCredentials, type InputOutputs } from './ffmpeg.ts';
 import { CameraInput, type FinishedSegment, type RawFrame } from './camera-input.ts';
 import { MotionDetector } from './motion.ts';
-import { fileSegment, incomingDir } from '../recorder/segment-writer.ts';
+import { fileSegment, incomingDir } from '../protocol/segments.ts';
 
 /** JPEG quality of detect frames and snapshots (1–100). */
 const JPEG_QUALITY = 80;

@@ -1,39 +1,9 @@
 /**
- * Locating ffmpeg and building its arguments. User text never becomes an ffmpeg
+ * Building ffmpeg's arguments for a camera input (the binary is found by
+ * `protocol/ffmpeg-path.ts`). User text never becomes an ffmpeg
  * argument except the input URL, which the camera schema limits to rtsp/rtsps/file.
  */
-import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-
-let cached: string | undefined;
-
-/**
- * Path of the ffmpeg binary: `FFMPEG_PATH`, else `ffmpeg` on PATH (Debian's 5.1), else
- * the optional npm package `@ffmpeg-installer/ffmpeg`.
- * @throws Error naming `apt-get install ffmpeg` when none is found.
- */
-export function ffmpegPath(): string {
-  if (cached) return cached;
-  const candidates = [process.env.FFMPEG_PATH, 'ffmpeg'];
-  try {
-    const req = createRequire(import.meta.url);
-    candidates.push((req('@ffmpeg-installer/ffmpeg') as { path: string }).path);
-  } catch {
-    // optional fallback not installed
-  }
-  for (const c of candidates) {
-    if (!c) continue;
-    try {
-      execFileSync(c, ['-version'], { stdio: 'ignore', timeout: 5000 });
-      cached = c;
-      return c;
-    } catch {
-      // try the next one
-    }
-  }
-  throw new Error('ffmpeg not found: install it (apt-get install ffmpeg) or set FFMPEG_PATH');
-}
 
 /** Adds credentials to an rtsp(s) URL (percent-encoded). file:// URLs are returned unchanged. */
 export function withCredentials(url: string, username?: string, password?: string): string {
@@ -42,17 +12,6 @@ export function withCredentials(url: string, username?: string, password?: strin
   u.username = encodeURIComponent(username);
   u.password = encodeURIComponent(password ?? '');
   return u.toString();
-}
-
-/** The URL with any user:password removed, for logs and API output. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.username || u.password) { u.username = ''; u.password = ''; }
-    return u.toString();
-  } catch {
-    return '[invalid url]';
-  }
 }
 
 /** Input arguments for a source URL: RTSP over TCP with a socket timeout, or a looping file at native rate. */

@@ -4,7 +4,7 @@
  * per-pixel absolute difference against a threshold, masked pixels ignored, and
  * motion when the changed fraction exceeds `min_area`.
  */
-import { pointInPolygon } from '../detector/geometry.ts';
+import { pointInPolygon } from '../protocol/geometry.ts';
 
 /** Motion settings (see `camera-config.ts` `motion`). */
 export interface MotionSettings {

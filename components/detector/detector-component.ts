@@ -9,9 +9,9 @@
  * per camera at once, and results are applied in frame order so tracking stays causal.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { cameraConfig, type CameraConfig } from '../camera-config.ts';
-import type { Component, ComponentContext } from '../component.ts';
-import { decodeFrame, type FrameHeader } from '../bus/frame-codec.ts';
+import { cameraConfig, type CameraConfig } from '../protocol/camera-config.ts';
+import type { Component, ComponentContext } from '../protocol/component.ts';
+import { decodeFrame, type FrameHeader } from '../protocol/frame-codec.ts';
 import { EventLifecycle, type FrameResult } from './event-lifecycle.ts';
 import { InferencePool, type DetectResult } from './inference-pool.ts';
 import type { DetectorBackend } from './model.ts';

@@ -9,11 +9,12 @@
  * positives, `…/active` also excludes stationary objects), `frigate/track/tracked_object.py`
  * (`update` significance rules, `is_better_thumbnail` in `frigate/util/object.py`).
  */
-import type { CameraConfig } from '../camera-config.ts';
-import { boxArea, boxRatio, iou } from './geometry.ts';
+import type { CameraConfig } from '../protocol/camera-config.ts';
+import { boxArea, boxRatio, iou } from '../protocol/geometry.ts';
 import { passesFilter } from './object-filter.ts';
 import { ObjectTracker, type Track } from './tracker.ts';
-import type { Box, EventMessage, RawDetection, TrackedObjectState } from './types.ts';
+import type { Box, EventMessage, TrackedObjectState } from '../protocol/tracked-object.ts';
+import type { RawDetection } from './types.ts';
 import { initialZoneState, updateZones, type ObjectZoneState } from './zones.ts';
 
 /** Seconds after the last publish before a non-significant change is published (Frigate: 5). */

@@ -17,7 +17,8 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { Box, RawDetection } from './types.ts';
+import type { Box } from '../protocol/tracked-object.ts';
+import type { RawDetection } from './types.ts';
 
 const require = createRequire(import.meta.url);
 

@@ -3,8 +3,8 @@
  * (`frigate/video.py` / `frigate/object_detection`): tracked label, `min_score`,
  * `min_area`/`max_area` and object masks.
  */
-import { filterFor, type CameraConfig } from '../camera-config.ts';
-import { areaLimitPx, bottomCentre, boxArea, normalizedToPx, pointInPolygon } from './geometry.ts';
+import { filterFor, type CameraConfig } from '../protocol/camera-config.ts';
+import { areaLimitPx, bottomCentre, boxArea, normalizedToPx, pointInPolygon } from '../protocol/geometry.ts';
 import type { RawDetection } from './types.ts';
 
 /**

@@ -4,7 +4,7 @@
  * margin). Rendering runs in sharp/libvips threads, not on the event loop.
  */
 import sharp from 'sharp';
-import type { Box } from './types.ts';
+import type { Box } from '../protocol/tracked-object.ts';
 
 /** JPEG quality of snapshots (1–100). */
 const QUALITY = 85;

@@ -9,9 +9,10 @@
  * the centroid tracker's `update_position` (`frigate/track/centroid_tracker.py`), with
  * frame counts converted to seconds.
  */
-import { filterFor, type CameraConfig } from '../camera-config.ts';
-import { centre, frigateDistance, iou } from './geometry.ts';
-import type { Box, RawDetection } from './types.ts';
+import { filterFor, type CameraConfig } from '../protocol/camera-config.ts';
+import { centre, frigateDistance, iou } from '../protocol/geometry.ts';
+import type { Box } from '../protocol/tracked-object.ts';
+import type { RawDetection } from './types.ts';
 
 /** Minimum IoU (0–1) between a track's predicted box and a detection to match them. */
 export const MATCH_IOU = 0.2;

@@ -3,9 +3,9 @@
  * `entered_zones`, after the zone loop of `frigate/track/tracked_object.py`
  * (`TrackedObject.update`) and `zone_filtered` (`frigate/util/object.py`/`tracked_object.py`).
  */
-import type { ZoneConfig } from '../camera-config.ts';
-import { bottomCentre, normalizedToPx, pointInPolygon } from './geometry.ts';
-import type { Box } from './types.ts';
+import type { ZoneConfig } from '../protocol/camera-config.ts';
+import { bottomCentre, normalizedToPx, pointInPolygon } from '../protocol/geometry.ts';
+import type { Box } from '../protocol/tracked-object.ts';
 
 /** One object's standing in one zone. */
 export interface ZonePresence {

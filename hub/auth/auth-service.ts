@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import type { ApiKeyRow, UserRow } from '../store/security-entities.ts';
-import { ApiError } from '../http/errors.ts';
+import { Conflict, Forbidden } from '../errors.ts';
 import { ActivityLog } from './activity.ts';
 import { CredentialStore } from './credentials.ts';
 import { scopeRole, type Principal, type Role } from './principal.ts';
@@ -59,12 +59,12 @@ export class AuthService {
   /** True while no user exists. */
   async setupRequired(): Promise<boolean> { return (await this.users.count()) === 0; }
 
-  /** Creates the first admin with the setup token. @throws ApiError 403 (wrong token) / 409 (already set up). */
+  /** Creates the first admin with the setup token. @throws Forbidden (wrong token), Conflict (already set up). */
   async completeSetup(token: string, username: string, password: string): Promise<UserRow> {
-    if (!(await this.setupRequired())) throw new ApiError(409, 'already_set_up', 'the first admin exists; log in instead');
+    if (!(await this.setupRequired())) throw new Conflict('the first admin exists; log in instead', undefined, 'already_set_up');
     const expected = this.setupToken ?? '';
     const ok = expected.length > 0 && token.length === expected.length && timingSafeEqual(Buffer.from(token), Buffer.from(expected));
-    if (!ok) throw new ApiError(403, 'forbidden', 'setup token is wrong');
+    if (!ok) throw new Forbidden('setup token is wrong');
     const u = await this.users.create({ username, password, role: 'admin' });
     this.setupToken = undefined;
     if (existsSync(this.setupFile)) rmSync(this.setupFile);

@@ -11,7 +11,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { ApiKeyEntity, DeviceEntity, type ApiKeyRow, type DeviceRow } from '../store/security-entities.ts';
-import { ApiError } from '../http/errors.ts';
+import { NotFound } from '../errors.ts';
 import type { ApiScope, DeviceKind } from './principal.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -46,9 +46,9 @@ export class CredentialStore {
 
   async listKeys(): Promise<PublicApiKey[]> { return (await this.keys.find({ order: { created_at: 'DESC' } })).map(keyToPublic); }
 
-  /** Revokes a key. @throws ApiError 404 */
+  /** Revokes a key. @throws NotFound */
   async revokeKey(id: string): Promise<void> {
-    if (!(await this.keys.update({ id }, { revoked_at: Date.now() })).affected) throw new ApiError(404, 'not_found', `no API key ${id}`);
+    if (!(await this.keys.update({ id }, { revoked_at: Date.now() })).affected) throw new NotFound(`no API key ${id}`);
   }
 
   /** A key by id, unless revoked (media tokens minted by a key are owned by it). */
@@ -82,9 +82,9 @@ export class CredentialStore {
 
   async listDevices(): Promise<PublicDevice[]> { return (await this.devices.find({ order: { id: 'ASC' } })).map(deviceToPublic); }
 
-  /** Revokes a device. @throws ApiError 404 */
+  /** Revokes a device. @throws NotFound */
   async revokeDevice(id: string): Promise<void> {
-    if (!(await this.devices.update({ id }, { revoked_at: Date.now() })).affected) throw new ApiError(404, 'not_found', `no device ${id}`);
+    if (!(await this.devices.update({ id }, { revoked_at: Date.now() })).affected) throw new NotFound(`no device ${id}`);
   }
 
   /** Resolves device credentials; null unless `username` is the device id and the secret matches. */

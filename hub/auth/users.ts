@@ -6,10 +6,10 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { generate as totpGenerate, generateSecret, generateURI, verify as totpVerify } from 'otplib';
 import { UserEntity, type UserRow } from '../store/security-entities.ts';
-import { ApiError } from '../http/errors.ts';
+import { Conflict, InvalidInput, NotFound } from '../errors.ts';
 import { dummyVerify, hashPassword, verifyPassword } from './passwords.ts';
 import type { Role } from './principal.ts';
-import type { SecretBox } from './secrets.ts';
+import type { SecretBox } from '../../components/protocol/secret-box.ts';
 
 /** A user as the API shows it: no hash, no TOTP secret, no recovery codes. */
 export interface PublicUser {
@@ -36,10 +36,10 @@ export class UserStore {
   async byId(id: string): Promise<UserRow | null> { return this.repo.findOneBy({ id }); }
   async byName(username: string): Promise<UserRow | null> { return this.repo.createQueryBuilder('u').where('u.username = :u COLLATE NOCASE', { u: username }).getOne(); }
 
-  /** Creates a user. @throws ApiError 400 (weak password) / 409 (name taken). */
+  /** Creates a user. @throws InvalidInput (weak password), Conflict (name taken). */
   async create(input: { username: string; password: string; role: Role; cameras?: string[] | null }): Promise<PublicUser> {
-    if (input.password.length < MIN_PASSWORD) throw new ApiError(400, 'validation_failed', `password: at least ${MIN_PASSWORD} characters`, 'password');
-    if (await this.byName(input.username)) throw new ApiError(409, 'conflict', `user ${input.username} exists`, 'username');
+    if (input.password.length < MIN_PASSWORD) throw new InvalidInput(`password: at least ${MIN_PASSWORD} characters`, 'password');
+    if (await this.byName(input.username)) throw new Conflict(`user ${input.username} exists`, 'username');
     const row: UserRow = {
       id: randomUUID(), username: input.username, password_hash: await hashPassword(input.password), role: input.role,
       cameras: input.cameras ? JSON.stringify(input.cameras) : null, totp_secret: null, totp_enabled: false, recovery_codes: '[]',
@@ -49,23 +49,23 @@ export class UserStore {
     return toPublic(row);
   }
 
-  /** Changes role, grants or password. @throws ApiError 404/400. */
+  /** Changes role, grants or password. @throws NotFound, InvalidInput. */
   async update(id: string, changes: { role?: Role; cameras?: string[] | null; password?: string }): Promise<PublicUser> {
     const u = await this.byId(id);
-    if (!u) throw new ApiError(404, 'not_found', `no user ${id}`);
+    if (!u) throw new NotFound(`no user ${id}`);
     if (changes.role) u.role = changes.role;
     if (changes.cameras !== undefined) u.cameras = changes.cameras ? JSON.stringify(changes.cameras) : null;
     if (changes.password !== undefined) {
-      if (changes.password.length < MIN_PASSWORD) throw new ApiError(400, 'validation_failed', `password: at least ${MIN_PASSWORD} characters`, 'password');
+      if (changes.password.length < MIN_PASSWORD) throw new InvalidInput(`password: at least ${MIN_PASSWORD} characters`, 'password');
       u.password_hash = await hashPassword(changes.password);
     }
     await this.repo.save(u);
     return toPublic(u);
   }
 
-  /** Deletes a user (its sessions go with it). @throws ApiError 404. */
+  /** Deletes a user (its sessions go with it). @throws NotFound. */
   async delete(id: string): Promise<void> {
-    if (!(await this.repo.delete({ id })).affected) throw new ApiError(404, 'not_found', `no user ${id}`);
+    if (!(await this.repo.delete({ id })).affected) throw new NotFound(`no user ${id}`);
   }
 
   /**
@@ -87,8 +87,8 @@ export class UserStore {
   /** Starts TOTP enrolment: a new secret (sealed at rest) and its otpauth:// URI. */
   async totpSetup(id: string): Promise<{ secret: string; otpauth_url: string }> {
     const u = await this.byId(id);
-    if (!u) throw new ApiError(404, 'not_found', 'no such user');
-    if (u.totp_enabled) throw new ApiError(409, 'conflict', 'TOTP is already enabled');
+    if (!u) throw new NotFound('no such user');
+    if (u.totp_enabled) throw new Conflict('TOTP is already enabled');
     const secret = generateSecret();
     await this.repo.update({ id }, { totp_secret: this.box.seal(secret) });
     return { secret, otpauth_url: generateURI({ issuer: 'Vigil', label: u.username, secret }) };
@@ -97,8 +97,8 @@ export class UserStore {
   /** Enables TOTP once a code from the authenticator verifies. @returns ten recovery codes, shown once. */
   async totpEnable(id: string, code: string): Promise<string[]> {
     const u = await this.byId(id);
-    if (!u?.totp_secret) throw new ApiError(400, 'totp_not_started', 'call /api/auth/totp/setup first');
-    if (!(await totpVerify({ secret: this.box.open(u.totp_secret), token: code })).valid) throw new ApiError(400, 'invalid_code', 'the code does not match', 'code');
+    if (!u?.totp_secret) throw new InvalidInput('call /api/auth/totp/setup first', undefined, 'totp_not_started');
+    if (!(await totpVerify({ secret: this.box.open(u.totp_secret), token: code })).valid) throw new InvalidInput('the code does not match', 'code', 'invalid_code');
     const codes = Array.from({ length: 10 }, () => randomBytes(5).toString('hex'));
     await this.repo.update({ id }, { totp_enabled: true, recovery_codes: JSON.stringify(codes.map(sha256)) });
     return codes;
@@ -107,7 +107,7 @@ export class UserStore {
   /** Disables TOTP (needs the password again). */
   async totpDisable(id: string, password: string): Promise<void> {
     const u = await this.byId(id);
-    if (!u || !(await verifyPassword(password, u.password_hash))) throw new ApiError(400, 'invalid_credentials', 'password is wrong', 'password');
+    if (!u || !(await verifyPassword(password, u.password_hash))) throw new InvalidInput('password is wrong', 'password', 'invalid_credentials');
     await this.repo.update({ id }, { totp_enabled: false, totp_secret: null, recovery_codes: '[]' });
   }
 

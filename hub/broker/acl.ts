@@ -18,75 +18,64 @@
  * cameras may not subscribe to a filter naming another camera, and what they receive
  * through wildcards is filtered per message ({@link canReceive}).
  */
+import { filterWithin, type Topics } from '../../components/protocol/topics.ts';
 import { canSeeCamera, hasRole, type Principal } from '../auth/principal.ts';
 
-/** True when every topic matched by `filter` is matched by ACL `pattern` (both may hold `+`/`#`). */
-export function filterWithin(filter: string, pattern: string): boolean {
-  const f = filter.split('/');
-  const p = pattern.split('/');
-  for (let i = 0; i < f.length; i++) {
-    const pi = p[i];
-    if (pi === '#') return true;
-    if (pi === undefined) return false;
-    const fi = f[i]!;
-    if (fi === '#') return false;
-    if (pi === '+') continue;
-    if (fi === '+' || fi !== pi) return false;
-  }
-  return f.length === p.length;
-}
+const within = (x: string, patterns: string[]): boolean => patterns.some((p) => filterWithin(x, p));
 
-const any = (x: string, patterns: string[]) => patterns.some((p) => filterWithin(x, p));
-
+/** The ACL of one topic layout; every pattern comes from {@link Topics}. */
 export class Acl {
-  constructor(private readonly prefix: string) {}
+  constructor(private readonly t: Topics) {}
 
   /** May `p` publish to `topic`? */
   canPublish(p: Principal, topic: string): boolean {
-    const v = this.prefix;
+    const { t } = this;
+    const s = t.sub;
     if (topic.startsWith('$')) return false;
     if (p.kind === 'internal') return true;
     if (p.kind === 'device') {
       const id = p.id;
       switch (p.deviceKind) {
-        case 'component': return !any(topic, ['homeassistant/#']);
-        case 'ha': return any(topic, ['homeassistant/#', `${v}/camera/+/+/set`, `${v}/event/trigger`]);
-        case 'head': return any(topic, [`${v}/head/${id}/#`]);
-        case 'kiosk': return any(topic, [`${v}/kiosk/${id}/#`]);
-        case 'camera': return any(topic, [`${v}/camera/${id}/#`]) && !any(topic, [`${v}/camera/${id}/config`, `${v}/camera/${id}/+/set`]);
+        case 'component': return !within(topic, [s.discovery()]);
+        case 'ha': return within(topic, [s.discovery(), s.cameraSets(), t.eventTrigger()]);
+        case 'head': return within(topic, [s.head(id)]);
+        case 'kiosk': return within(topic, [s.kiosk(id)]);
+        case 'camera': return within(topic, [s.camera(id)]) && !within(topic, [t.cameraConfig(id), s.cameraSetsOf(id)]);
         default: return false;
       }
     }
-    if (any(topic, ['homeassistant/#'])) return false;
-    if (hasRole(p, 'admin')) return any(topic, [`${v}/#`]) && !any(topic, [`${v}/camera/+/config`]);
+    if (within(topic, [s.discovery()])) return false;
+    if (hasRole(p, 'admin')) return within(topic, [s.all()]) && !within(topic, [s.cameraConfigs()]);
     if (hasRole(p, 'operator')) {
-      const set = /^[^/]+\/camera\/([^/]+)\/[^/]+\/set$/.exec(topic);
-      if (set && topic.startsWith(`${v}/`)) return canSeeCamera(p, set[1]!);
-      return any(topic, [`${v}/event/trigger`, `${v}/display/+/layout/set`]);
+      const set = t.parse(topic);
+      if (set?.kind === 'camera.set') return canSeeCamera(p, set.camera);
+      return within(topic, [t.eventTrigger(), s.displayLayoutSets()]);
     }
     return false;
   }
 
   /** May `p` subscribe to `filter`? */
   canSubscribe(p: Principal, filter: string): boolean {
-    const v = this.prefix;
+    const { t } = this;
+    const s = t.sub;
     if (filter.startsWith('$')) return false;
     if (p.kind === 'internal') return true;
-    if (p.kind === 'anonymous') return any(filter, [`${v}/display/#`, `${v}/hub/availability`]);
+    if (p.kind === 'anonymous') return within(filter, [s.displays(), t.hubAvailability()]);
     if (p.kind === 'device') {
       const id = p.id;
       switch (p.deviceKind) {
-        case 'component': return !filterWithin('homeassistant/#', filter) && !any(filter, ['homeassistant/#']);
-        case 'ha': return any(filter, ['homeassistant/#', `${v}/#`]);
-        case 'head': return any(filter, [`${v}/head/${id}/#`]);
-        case 'kiosk': return any(filter, [...(p.displays ?? []).map((d) => `${v}/display/${d}/#`), `${v}/kiosk/${id}/#`, `${v}/hub/availability`]);
-        case 'camera': return any(filter, [`${v}/camera/${id}/#`]);
+        // Nor a filter wide enough to take in discovery (`#`, `+/#`).
+        case 'component': return !filterWithin(s.discovery(), filter) && !within(filter, [s.discovery()]);
+        case 'ha': return within(filter, [s.discovery(), s.all()]);
+        case 'head': return within(filter, [s.head(id)]);
+        case 'kiosk': return within(filter, [...(p.displays ?? []).map((d) => s.display(d)), s.kiosk(id), t.hubAvailability()]);
+        case 'camera': return within(filter, [s.camera(id)]);
         default: return false;
       }
     }
-    if (!hasRole(p, 'viewer') || !any(filter, [`${v}/#`])) return false;
-    const cam = /^[^/]+\/camera\/([^/+#]+)(\/|$)/.exec(filter);
-    return !cam || canSeeCamera(p, cam[1]!);
+    if (!hasRole(p, 'viewer') || !within(filter, [s.all()])) return false;
+    const cam = t.cameraOf(filter);
+    return !cam || canSeeCamera(p, cam);
   }
 
   /**
@@ -97,30 +86,29 @@ export class Acl {
    * @param zoneCameras zone → cameras that define it.
    */
   canReceive(p: Principal, topic: string, payload: Buffer, zoneCameras: (zone: string) => string[]): boolean {
-    const v = this.prefix;
+    const a = this.t.area(topic);
     // homeassistant/… reaches only the HA integration, whatever wildcard matched it (`+/sensor/#`…).
-    if (topic.startsWith('homeassistant/')) return p.kind === 'internal' || (p.kind === 'device' && p.deviceKind === 'ha');
+    if (a?.area === 'discovery') return p.kind === 'internal' || (p.kind === 'device' && p.deviceKind === 'ha');
     if (p.kind === 'internal' || (p.kind === 'device' && (p.deviceKind === 'component'))) return true;
-    const parts = topic.split('/');
-    if (parts[0] !== v) return true; // homeassistant/… was authorized at subscribe time
-    const kind = parts[1];
-    if (kind === 'camera') {
-      if (parts[3] === 'config') return false;
-      return p.kind === 'device' ? p.deviceKind === 'ha' || (p.deviceKind === 'camera' && parts[2] === p.id) : canSeeCamera(p, parts[2]!);
+    if (!a) return true; // outside Vigil's topics: authorized at subscribe time
+    const { area, id = '' } = a;
+    if (area === 'camera') {
+      if (this.t.parse(topic)?.kind === 'camera.config') return false;
+      return p.kind === 'device' ? p.deviceKind === 'ha' || (p.deviceKind === 'camera' && id === p.id) : canSeeCamera(p, id);
     }
     if (p.kind === 'device' && p.deviceKind === 'ha') return true;
-    if (p.kind === 'device' || p.kind === 'anonymous') return kind === 'display' || kind === 'kiosk' || kind === 'head' || (kind === 'hub' && parts[2] === 'availability');
+    if (p.kind === 'device' || p.kind === 'anonymous') return area === 'display' || area === 'kiosk' || area === 'head' || topic === this.t.hubAvailability();
     const limited = p.cameras !== null;
-    if (kind === 'events') {
-      if (parts.length > 2) return !limited; // vigil/events/<id>/snapshot|crop carry no camera
+    if (area === 'events') {
+      if (a.id !== undefined) return !limited; // vigil/events/<id>/snapshot|crop carry no camera
       try { return canSeeCamera(p, String((JSON.parse(payload.toString()) as { after?: { camera?: unknown } }).after?.camera)); } catch { return false; }
     }
-    if (kind === 'zone') {
-      const cams = zoneCameras(parts[2] ?? '');
+    if (area === 'zone') {
+      const cams = zoneCameras(id);
       return cams.length > 0 ? cams.every((c) => canSeeCamera(p, c)) : !limited;
     }
-    if (kind === 'component') return !limited;
-    if (kind === 'bridge') return hasRole(p, 'admin');
+    if (area === 'component') return !limited;
+    if (area === 'bridge') return hasRole(p, 'admin');
     return true;
   }
 }

@@ -15,6 +15,7 @@ import type { AedesOptions, AedesPublishPacket, AuthenticateError, Client, Publi
 import type { Logger } from 'pino';
 import type { AuthService } from '../auth/auth-service.ts';
 import type { Principal } from '../auth/principal.ts';
+import type { Topics } from '../../components/protocol/topics.ts';
 import { Acl } from './acl.ts';
 
 /** Username of Vigil's in-process components. */
@@ -23,7 +24,8 @@ export const INTERNAL_USER = '$vigil-internal';
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
 export interface BrokerPolicyOptions {
-  prefix: string;
+  /** The hub's topic layout: ACL patterns and the camera configs the policy learns zones from. */
+  topics: Topics;
   allowAnonymous: boolean;
   /** Absent in unit tests of the broker alone: then only internal and anonymous clients exist. */
   auth?: AuthService;
@@ -39,7 +41,7 @@ export class BrokerPolicy {
   private readonly zones = new Map<string, Set<string>>();
 
   constructor(private readonly opts: BrokerPolicyOptions) {
-    this.acl = new Acl(opts.prefix);
+    this.acl = new Acl(opts.topics);
   }
 
   /** Resolves CONNECT credentials; null when refused. */
@@ -106,9 +108,9 @@ export class BrokerPolicy {
 
   /** Learns zone → camera from the camera configs passing through. */
   private observe(packet: PublishPacket): void {
-    const m = new RegExp(`^${this.opts.prefix}/camera/([^/]+)/config$`).exec(packet.topic);
-    if (!m) return;
-    const cam = m[1]!;
+    const parsed = this.opts.topics.parse(packet.topic);
+    if (parsed?.kind !== 'camera.config') return;
+    const cam = parsed.camera;
     for (const cams of this.zones.values()) cams.delete(cam);
     try {
       const cfg = packet.payload.length ? (JSON.parse(packet.payload.toString()) as { zones?: Array<{ name?: string }> }) : { zones: [] };

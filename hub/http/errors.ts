@@ -1,10 +1,17 @@
 /**
  * API errors: every failure is JSON `{error: {code, message, field?}}` with a 4xx/5xx status.
- * Handlers throw {@link ApiError}; one error middleware answers (and logs 5xx).
+ * Services throw domain errors (`hub/errors.ts`), mapped here to a status by kind; HTTP-only
+ * failures (Range, throttling, media) throw {@link ApiError}. One error middleware answers
+ * (and logs 5xx).
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import type { z } from 'zod';
+import { DomainError, type DomainErrorKind } from '../errors.ts';
+
+export { parseWith } from '../errors.ts';
+
+/** HTTP status of each domain error kind. */
+export const STATUS_OF: Record<DomainErrorKind, number> = { invalid: 400, unauthenticated: 401, forbidden: 403, not_found: 404, conflict: 409 };
 
 export class ApiError extends Error {
   /**
@@ -15,24 +22,6 @@ export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly field?: string) {
     super(message);
   }
-}
-
-/** 400 from a failed zod parse: the first issue, with its path as `field`, and all issues in the message. */
-export function validationError(err: z.ZodError, prefix = ''): ApiError {
-  const issues = err.issues.map((i) => {
-    const path = [prefix, ...i.path.map(String)].filter(Boolean).join('.');
-    if (i.code === 'unrecognized_keys') return { path: [path, ...i.keys].filter(Boolean).join('.'), message: `unknown key ${i.keys.join(', ')}` };
-    return { path, message: i.message };
-  });
-  const first = issues[0]!;
-  return new ApiError(400, 'validation_failed', issues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; '), first.path || undefined);
-}
-
-/** Parses `value` with `schema`. @throws ApiError 400 (see {@link validationError}). */
-export function parseWith<T>(schema: z.ZodType<T>, value: unknown, prefix = ''): T {
-  const r = schema.safeParse(value);
-  if (!r.success) throw validationError(r.error, prefix);
-  return r.data;
 }
 
 /** Wraps an async route so a rejection reaches the error middleware. */
@@ -48,6 +37,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     let e: ApiError;
     if (err instanceof ApiError) e = err;
+    else if (err instanceof DomainError) e = new ApiError(STATUS_OF[err.kind], err.code, err.message, err.field);
     else if (isBodyParserError(err)) e = new ApiError(err.status ?? 400, err.type === 'entity.too.large' ? 'payload_too_large' : 'invalid_json', `request body: ${err.message}`);
     else {
       logger.error({ err: (err as Error)?.stack ?? String(err), method: req.method, path: req.path }, 'request failed');

@@ -22,7 +22,7 @@ import type { Duplex } from 'node:stream';
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { liveFeeds, type LiveRegistry, type ViewerSink } from '../../components/live/live-feed.ts';
+import type { LiveRegistry, ViewerSink } from '../live/live-feed.ts';
 import { ApiError } from './errors.ts';
 
 /** Outcome of {@link LiveOptions.authorize}. */
@@ -36,8 +36,8 @@ export interface LiveOptions {
    * `?token=` from `req.url`). Answers map to 200 / 401 / 403 / 404. A rejection is a 500.
    */
   authorize: (req: IncomingMessage, camera: string) => Promise<LiveAuthResult>;
-  /** Feeds to serve; default the process-wide {@link liveFeeds}. */
-  registry?: LiveRegistry;
+  /** Feeds to serve (the hub's registry, shared with the in-process camera component). */
+  registry: LiveRegistry;
   /** Logger (connects, disconnects, refusals at debug; failures at warn). */
   logger: Logger;
   /** WebSocket ping interval, ms; a client missing one pong is dropped. Default 30 000. */
@@ -91,7 +91,7 @@ function refuseUpgrade(socket: Duplex, status: number, code: string, message: st
  * @returns a handle to count and drop clients.
  */
 export function attachLive(server: Server, opts: LiveOptions): LiveAttachment {
-  const registry = opts.registry ?? liveFeeds;
+  const registry = opts.registry;
   const log = opts.logger;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096, perMessageDeflate: false });
   const alive = new WeakMap<WebSocket, boolean>();
@@ -224,7 +224,7 @@ async function check(opts: LiveOptions, req: Request, camera: string): Promise<v
  * Refusals and errors are {@link ApiError}s for the hub's error middleware.
  */
 export function liveRouter(opts: LiveOptions): express.Router {
-  const registry = opts.registry ?? liveFeeds;
+  const registry = opts.registry;
   const router = express.Router();
 
   router.get('/:name/live.jpg', async (req: Request<{ name: string }>, res: Response) => {

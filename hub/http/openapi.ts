@@ -1,6 +1,6 @@
 /** The OpenAPI 3.1 document served at `/api/openapi.json`. Schemas come from the zod schemas. */
 import { z } from 'zod';
-import { cameraConfig } from '../../components/camera-config.ts';
+import { cameraConfig } from '../../components/protocol/camera-config.ts';
 
 const err = { $ref: '#/components/schemas/Error' };
 const errResp = (d: string) => ({ description: d, content: { 'application/json': { schema: err } } });

@@ -5,7 +5,8 @@ import type { AuthService } from '../auth/auth-service.ts';
 import { canSeeCamera } from '../auth/principal.ts';
 import type { CameraService } from '../services/camera-service.ts';
 import type { SystemStatus } from '../services/system-status.ts';
-import { ApiError, route, validationError } from './errors.ts';
+import { invalidFromZod } from '../errors.ts';
+import { ApiError, route } from './errors.ts';
 import { assertCamera, authorizeMedia, requireRole } from './auth.ts';
 
 const features = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
@@ -43,7 +44,7 @@ export function camerasRouter(cameras: CameraService, status: SystemStatus, auth
   r.post('/:name/features', requireRole('operator'), route(async (req, res) => {
     assertCamera(req.principal, name(req));
     const body = features.safeParse(req.body);
-    if (!body.success) throw validationError(body.error);
+    if (!body.success) throw invalidFromZod(body.error);
     const out: Record<string, string> = {};
     for (const [feature, value] of Object.entries(body.data)) {
       const text = typeof value === 'boolean' ? (value ? 'ON' : 'OFF') : String(value);

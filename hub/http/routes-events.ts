@@ -5,7 +5,8 @@ import type { EventStore } from '../services/event-store.ts';
 import type { EventsRepo } from '../store/events-repo.ts';
 import type { AuthService } from '../auth/auth-service.ts';
 import { assertCamera, authorizeMedia, requireRole } from './auth.ts';
-import { ApiError, route, validationError } from './errors.ts';
+import { invalidFromZod } from '../errors.ts';
+import { ApiError, route } from './errors.ts';
 
 const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 /** Query of `GET /api/events` (Frigate's names `cameras`/`labels`/`zones` accepted too). Times: Unix seconds. */
@@ -26,7 +27,7 @@ export function eventsRouter(repo: EventsRepo, store: EventStore, auth: AuthServ
   const r = Router();
   r.get('/', requireRole('viewer'), route(async (req, res) => {
     const q = eventsQuery.safeParse(req.query);
-    if (!q.success) throw validationError(q.error, 'query');
+    if (!q.success) throw invalidFromZod(q.error, 'query');
     const { camera, cameras, label, labels, zone, zones, ...rest } = q.data;
     if (rest.after !== undefined && rest.before !== undefined && rest.after > rest.before) throw new ApiError(400, 'validation_failed', 'after must not be later than before', 'query.after');
     // A principal limited to some cameras only ever sees those (an empty intersection matches nothing).

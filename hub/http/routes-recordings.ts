@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { Router, type Request, type Response } from 'express';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { cameraName } from '../../components/camera-config.ts';
+import { cameraName } from '../../components/protocol/camera-config.ts';
 import type { AuthService } from '../auth/auth-service.ts';
 import { canSeeCamera } from '../auth/principal.ts';
 import { MEDIA_TTL_S } from '../auth/tokens.ts';

@@ -7,12 +7,12 @@
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { cameraConfig, type CameraConfig, type CameraConfigInput } from '../../components/camera-config.ts';
-import type { Bus } from '../../components/bus/bus.ts';
-import { CAMERA_FEATURES, type CameraFeature, type Topics } from '../../components/bus/topics.ts';
+import { cameraConfig, type CameraConfig, type CameraConfigInput } from '../../components/protocol/camera-config.ts';
+import type { Bus } from '../../components/protocol/bus.ts';
+import { CAMERA_FEATURES, type CameraFeature, type Topics } from '../../components/protocol/topics.ts';
 import type { CamerasRepo } from '../store/cameras-repo.ts';
-import { ApiError, validationError } from '../http/errors.ts';
-import type { SecretBox } from '../auth/secrets.ts';
+import { Conflict, InvalidInput, NotFound, invalidFromZod } from '../errors.ts';
+import type { SecretBox } from '../../components/protocol/secret-box.ts';
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,17 +61,17 @@ export class CameraService {
   /** Every camera (credentials removed). */
   async list(): Promise<PublicCamera[]> { return (await this.repo.list()).map(toPublic); }
 
-  /** One camera (credentials removed). @throws ApiError 404 */
+  /** One camera (credentials removed). @throws NotFound */
   async get(name: string): Promise<PublicCamera> { return toPublic(await this.require(name)); }
 
 
   /**
    * Creates a camera from a REST body. Inline `user:pass@` in URLs moves to username/password.
-   * @throws ApiError 400 (validation, field named) or 409 (name taken)
+   * @throws InvalidInput (field named) or Conflict (name taken)
    */
   async create(body: unknown): Promise<PublicCamera> {
     const cam = this.check(parseCamera(body));
-    if (await this.repo.get(cam.name)) throw new ApiError(409, 'conflict', `camera ${cam.name} exists`, 'name');
+    if (await this.repo.get(cam.name)) throw new Conflict(`camera ${cam.name} exists`, 'name');
     await this.repo.save(cam);
     this.publish(cam);
     this.logger.info({ camera: cam.name }, 'camera created');
@@ -80,13 +80,13 @@ export class CameraService {
 
   /**
    * Replaces (`merge` false) or patches (`merge` true, deep merge of objects) a camera.
-   * Credentials not given are kept. @throws ApiError 400/404
+   * Credentials not given are kept. @throws InvalidInput, NotFound
    */
   async update(name: string, body: unknown, merge: boolean): Promise<PublicCamera> {
     const current = await this.require(name);
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'validation_failed', 'body must be a JSON object');
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidInput('body must be a JSON object');
     const b = body as Record<string, unknown>;
-    if (b.name !== undefined && b.name !== name) throw new ApiError(400, 'validation_failed', 'name cannot change', 'name');
+    if (b.name !== undefined && b.name !== name) throw new InvalidInput('name cannot change', 'name');
     const base: Record<string, unknown> = merge ? structuredClone(current) : { username: current.username, password: current.password };
     const cam = this.check(parseCamera(deepMerge(base, { ...b, name })));
     await this.repo.save(cam);
@@ -95,9 +95,9 @@ export class CameraService {
     return toPublic(cam);
   }
 
-  /** Deletes a camera; components stop it. @throws ApiError 404 */
+  /** Deletes a camera; components stop it. @throws NotFound */
   async delete(name: string): Promise<void> {
-    if (!(await this.repo.delete(name))) throw new ApiError(404, 'not_found', `no camera ${name}`);
+    if (!(await this.repo.delete(name))) throw new NotFound(`no camera ${name}`);
     this.known.delete(name);
     this.current.delete(name);
     this.bus.publishState(this.topics.cameraConfig(name), '');
@@ -107,16 +107,16 @@ export class CameraService {
 
   private async require(name: string): Promise<CameraConfig> {
     const c = await this.repo.get(name);
-    if (!c) throw new ApiError(404, 'not_found', `no camera ${name}`);
+    if (!c) throw new NotFound(`no camera ${name}`);
     return c;
   }
 
-  /** `file://` paths must resolve inside an allowed root. @throws ApiError 400 naming the slot. */
+  /** `file://` paths must resolve inside an allowed root. @throws InvalidInput naming the slot. */
   private check(cam: CameraConfig): CameraConfig {
     for (const [slot, url] of Object.entries(cam.paths)) {
       if (typeof url !== 'string' || !/^file:/i.test(url)) continue;
       if (!insideRoots(fileURLToPath(url), this.fileRoots)) {
-        throw new ApiError(400, 'validation_failed', `paths.${slot}: file:// URLs must point into ${this.fileRoots.join(', ') || '(no allowed directory)'}`, `paths.${slot}`);
+        throw new InvalidInput(`paths.${slot}: file:// URLs must point into ${this.fileRoots.join(', ') || '(no allowed directory)'}`, `paths.${slot}`);
       }
     }
     return cam;
@@ -187,7 +187,7 @@ export function parseCamera(body: unknown): CameraConfig {
     }
   }
   const r = cameraConfig.safeParse(input);
-  if (!r.success) throw validationError(r.error);
+  if (!r.success) throw invalidFromZod(r.error);
   return r.data;
 }
 

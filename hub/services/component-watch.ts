@@ -5,8 +5,8 @@
  * itself. The detector then ends their open events.
  */
 import type { Logger } from 'pino';
-import type { Bus } from '../../components/bus/bus.ts';
-import type { Topics } from '../../components/bus/topics.ts';
+import type { Bus } from '../../components/protocol/bus.ts';
+import type { Topics } from '../../components/protocol/topics.ts';
 
 export class ComponentWatch {
   private readonly camerasOf = new Map<string, string[]>();

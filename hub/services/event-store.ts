@@ -1,32 +1,16 @@
 /**
  * Persists what the detector announces: `vigil/events` → event rows; and
  * `vigil/events/<id>/snapshot|crop` → JPEG files under `<data_dir>/snapshots/<camera>/`.
- * Messages that fail validation are logged and dropped; nothing stored is touched.
+ * Events come validated from the {@link EventFeed}; images that fail their checks are
+ * logged and dropped; nothing stored is touched.
  */
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { z } from 'zod';
-import type { Bus } from '../../components/bus/bus.ts';
-import type { Topics } from '../../components/bus/topics.ts';
-import type { TrackedObjectState } from '../../components/detector/types.ts';
+import type { Bus } from '../../components/protocol/bus.ts';
+import type { Topics } from '../../components/protocol/topics.ts';
+import type { EventFeed, EventStep } from './event-feed.ts';
 import type { EventsRepo } from '../store/events-repo.ts';
 import { safeJoin } from './safe-path.ts';
-
-const stateShape = z.looseObject({
-  id: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/),
-  camera: z.string().min(1),
-  label: z.string().min(1),
-  score: z.number(),
-  top_score: z.number(),
-  box: z.array(z.number()).length(4),
-  area: z.number(),
-  entered_zones: z.array(z.string()),
-  start_time: z.number(),
-  end_time: z.number().nullable(),
-  has_snapshot: z.boolean(),
-  false_positive: z.boolean(),
-});
-const eventMessage = z.object({ type: z.enum(['new', 'update', 'end']), before: z.unknown(), after: stateShape });
 
 export class EventStore {
   /** Event id → camera, for placing images that arrive before/after the row. */
@@ -34,16 +18,20 @@ export class EventStore {
   private readonly pendingImages = new Map<string, Array<{ kind: 'snapshot' | 'crop'; jpeg: Buffer }>>();
   /** Per-event write chain so rows are written in message order. */
   private chains = new Map<string, Promise<void>>();
-  /** Counters for `/api/system`. */
-  readonly stats = { events_stored: 0, images_stored: 0, rejected: 0 };
+  private readonly counts = { events_stored: 0, images_stored: 0, images_rejected: 0 };
 
-  constructor(private readonly repo: EventsRepo, private readonly bus: Bus, private readonly topics: Topics, private readonly snapshotDir: string, private readonly logger: Logger) {}
+  constructor(private readonly repo: EventsRepo, private readonly feed: EventFeed, private readonly bus: Bus, private readonly topics: Topics, private readonly snapshotDir: string, private readonly logger: Logger) {}
+
+  /** Counters for `/api/system`: rows and images stored, messages rejected (invalid events and images). */
+  get stats(): { events_stored: number; images_stored: number; rejected: number } {
+    return { events_stored: this.counts.events_stored, images_stored: this.counts.images_stored, rejected: this.counts.images_rejected + this.feed.stats.rejected };
+  }
 
   async start(): Promise<void> {
     // Events left open by a crash or a hard stop end now.
     const ended = await this.repo.endOpen(Date.now() / 1000);
     if (ended) this.logger.info({ ended }, 'ended events left open by the previous run');
-    await this.bus.subscribe(this.topics.events(), (_t, payload) => this.onEvent(payload));
+    this.feed.on('event store', (step) => this.onEvent(step));
     await this.bus.subscribe(this.topics.sub.eventImages(), (topic, payload) => this.onImage(topic, payload));
   }
 
@@ -58,23 +46,13 @@ export class EventStore {
     try { return await readFile(file); } catch { return undefined; }
   }
 
-  private onEvent(payload: Buffer): void {
-    let msg: { type: string; after: TrackedObjectState };
-    try {
-      const r = eventMessage.safeParse(JSON.parse(payload.toString('utf8')));
-      if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-      msg = r.data as unknown as { type: string; after: TrackedObjectState };
-    } catch (err) {
-      this.stats.rejected++;
-      this.logger.warn({ err: (err as Error).message }, 'invalid message on the events topic; dropped');
-      return;
-    }
+  private onEvent(msg: EventStep): void {
     const s = msg.after;
     this.cameraOf.set(s.id, s.camera);
     const prev = this.chains.get(s.id) ?? Promise.resolve();
     const next = prev.then(async () => {
       await this.repo.upsert(s);
-      this.stats.events_stored++;
+      this.counts.events_stored++;
       const pending = this.pendingImages.get(s.id);
       this.pendingImages.delete(s.id);
       for (const p of pending ?? []) await this.write(s.camera, s.id, p.kind, p.jpeg);
@@ -89,7 +67,7 @@ export class EventStore {
     const p = this.topics.parse(topic);
     if (p?.kind !== 'event.image') return;
     if (!/^[A-Za-z0-9._-]{1,80}$/.test(p.id) || payload[0] !== 0xff || payload[1] !== 0xd8) {
-      this.stats.rejected++;
+      this.counts.images_rejected++;
       this.logger.warn({ topic }, 'event image is not a JPEG or has a bad id; dropped');
       return;
     }
@@ -110,6 +88,6 @@ export class EventStore {
     await mkdir(safeJoin(this.snapshotDir, camera), { recursive: true });
     await writeFile(`${file}.tmp`, jpeg);
     await rename(`${file}.tmp`, file); // atomic replace: readers never see half a JPEG
-    this.stats.images_stored++;
+    this.counts.images_stored++;
   }
 }

@@ -11,11 +11,12 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Bus } from '../../components/bus/bus.ts';
-import type { Topics } from '../../components/bus/topics.ts';
-import { ffmpegPath } from '../../components/camera/ffmpeg.ts';
-import { fileSegment, segmentId } from '../../components/recorder/segment-writer.ts';
+import type { Bus } from '../../components/protocol/bus.ts';
+import type { Topics } from '../../components/protocol/topics.ts';
+import { ffprobePath } from '../../components/protocol/ffmpeg-path.ts';
+import { fileSegment, segmentId } from '../../components/protocol/segments.ts';
 import type { RecordingRow, RecordingsRepo } from '../store/recordings-repo.ts';
+import type { EventFeed, EventStep } from './event-feed.ts';
 
 const run = promisify(execFile);
 const segmentMsg = z.object({
@@ -25,7 +26,7 @@ const segmentMsg = z.object({
 
 /** Duration of a media file in seconds via ffprobe; null when unreadable. */
 export async function probeDuration(file: string): Promise<number | null> {
-  const ffprobe = ffmpegPath().replace(/ffmpeg(\.exe)?$/, 'ffprobe$1');
+  const ffprobe = ffprobePath();
   try {
     const { stdout } = await run(ffprobe, ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], { timeout: 15_000 });
     const d = Number(stdout.trim());
@@ -44,7 +45,7 @@ export class RecordingIndex {
   onSegment?: (row: RecordingRow) => void;
   readonly stats = { segments_indexed: 0, repaired_added: 0, repaired_removed: 0 };
 
-  constructor(private readonly repo: RecordingsRepo, private readonly root: string, private readonly bus: Bus, private readonly topics: Topics, private readonly logger: Logger) {}
+  constructor(private readonly repo: RecordingsRepo, private readonly root: string, private readonly bus: Bus, private readonly topics: Topics, private readonly feed: EventFeed, private readonly logger: Logger) {}
 
   /** Repairs the index from the disk, then follows the bus. */
   async start(): Promise<void> {
@@ -54,7 +55,7 @@ export class RecordingIndex {
       const p = this.topics.parse(topic);
       if (p?.kind === 'camera.motion') this.onMotion(p.camera, payload.toString() === 'ON');
     });
-    await this.bus.subscribe(this.topics.events(), (_t, payload) => this.onEvent(payload));
+    this.feed.on('recordings index', (step) => this.onEvent(step));
   }
 
   /**
@@ -133,21 +134,14 @@ export class RecordingIndex {
     return (this.motion.get(camera) ?? []).some(([a, b]) => a < to && (b === null || b > from));
   }
 
-  private onEvent(payload: Buffer): void {
-    try {
-      const m = JSON.parse(payload.toString()) as { type?: string; after?: { id?: string; camera?: string; start_time?: number; end_time?: number | null } };
-      const a = m.after;
-      if (!a?.camera || !a.id || typeof a.start_time !== 'number') return;
-      const now = Date.now() / 1000;
-      const cam = this.objects.get(a.camera) ?? new Map<string, [number, number | null]>();
-      cam.set(a.id, [a.start_time, a.end_time ?? null]);
-      for (const [id, [, end]] of cam) if (end !== null && end < now - 3600) cam.delete(id);
-      this.objects.set(a.camera, cam);
-      // Flag on every message: a long event marks segments as they are written.
-      void this.repo.flag(a.camera, a.start_time, a.end_time ?? Date.now() / 1000, { objects: true });
-    } catch {
-      // the event store logs invalid events
-    }
+  private onEvent({ after: a }: EventStep): void {
+    const now = Date.now() / 1000;
+    const cam = this.objects.get(a.camera) ?? new Map<string, [number, number | null]>();
+    cam.set(a.id, [a.start_time, a.end_time]);
+    for (const [id, [, end]] of cam) if (end !== null && end < now - 3600) cam.delete(id);
+    this.objects.set(a.camera, cam);
+    // Flag on every message: a long event marks segments as they are written.
+    void this.repo.flag(a.camera, a.start_time, a.end_time ?? now, { objects: true });
   }
 }
 

@@ -6,15 +6,16 @@
  */
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import type { Bus } from '../../components/bus/bus.ts';
-import type { Topics } from '../../components/bus/topics.ts';
-import type { CameraConfig } from '../../components/camera-config.ts';
-import type { VigilConfig } from '../config/schema.ts';
+import type { Bus } from '../../components/protocol/bus.ts';
+import type { Topics } from '../../components/protocol/topics.ts';
+import type { CameraConfig } from '../../components/protocol/camera-config.ts';
+import type { VigilConfig } from '../../components/protocol/config/schema.ts';
 import type { EventsRepo } from '../store/events-repo.ts';
 import { RecordingsRepo } from '../store/recordings-repo.ts';
 import { ExportService } from './exports.ts';
 import { RecordingIndex } from './recording-index.ts';
 import { RetentionSweeper } from './retention.ts';
+import type { EventFeed } from './event-feed.ts';
 
 export interface RecordingsDeps {
   ds: DataSource;
@@ -22,6 +23,8 @@ export interface RecordingsDeps {
   topics: Topics;
   logger: Logger;
   events: EventsRepo;
+  /** The hub's `vigil/events` reader (segment flags, event clips). */
+  feed: EventFeed;
   /** Absolute recordings root. */
   root: string;
   settings: VigilConfig['recordings'];
@@ -38,7 +41,7 @@ export class Recordings {
   constructor(private readonly d: RecordingsDeps) {
     const { bus, topics, logger, settings, cameraConfig } = d;
     this.repo = new RecordingsRepo(d.ds);
-    this.index = new RecordingIndex(this.repo, d.root, bus, topics, logger.child({ module: 'recordings' }));
+    this.index = new RecordingIndex(this.repo, d.root, bus, topics, d.feed, logger.child({ module: 'recordings' }));
     this.exports = new ExportService({
       repo: this.repo, events: d.events, root: d.root, bus, topics, logger: logger.child({ module: 'exports' }),
       recordSettings: async (c) => cameraConfig(c)?.record,
@@ -57,12 +60,10 @@ export class Recordings {
     await this.exports.start();
     this.index.onSegment = () => void this.sweeper.sweep();
     // An event that ends on a recording camera gets its clip (pre/post capture around it).
-    await bus.subscribe(topics.events(), (_t, payload) => {
-      const m = JSON.parse(payload.toString()) as { type?: string; after?: { id: string; camera: string; start_time: number; end_time: number | null; false_positive?: boolean } };
-      const a = m.after;
-      if (m.type !== 'end' || !a || a.end_time === null || a.false_positive) return;
+    this.d.feed.on('event clips', ({ type, after: a }) => {
+      if (type !== 'end' || a.end_time === null || a.false_positive) return;
       const rec = cameraConfig(a.camera)?.record;
-      if (rec) void this.exports.onEventEnd({ id: a.id, camera: a.camera, start_time: a.start_time, end_time: a.end_time }, rec).catch((err: Error) => logger.warn({ err: err.message }, 'event clip not queued'));
+      if (rec) return this.exports.onEventEnd({ id: a.id, camera: a.camera, start_time: a.start_time, end_time: a.end_time }, rec).then(() => undefined, (err: Error) => logger.warn({ err: err.message }, 'event clip not queued'));
     });
     await bus.subscribe(topics.sub.cameraLeaf('state'), (_t, payload) => {
       const err = (JSON.parse(payload.toString()) as { recording?: { last_error?: string | null } }).recording?.last_error;

@@ -17,9 +17,9 @@ import { mkdirSync } from 'node:fs';
 import { statfs, rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import type { Bus } from '../../components/bus/bus.ts';
-import type { Topics } from '../../components/bus/topics.ts';
-import type { CameraConfig } from '../../components/camera-config.ts';
+import type { Bus } from '../../components/protocol/bus.ts';
+import type { Topics } from '../../components/protocol/topics.ts';
+import type { CameraConfig } from '../../components/protocol/camera-config.ts';
 import type { RecordingRow, RecordingsRepo } from '../store/recordings-repo.ts';
 import { safeJoin } from './safe-path.ts';
 

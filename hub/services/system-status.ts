@@ -3,8 +3,8 @@
  * the bus (retained camera availability/state/snapshots, component states) so that
  * components in other processes show up too.
  */
-import type { Bus } from '../../components/bus/bus.ts';
-import type { Topics } from '../../components/bus/topics.ts';
+import type { Bus } from '../../components/protocol/bus.ts';
+import type { Topics } from '../../components/protocol/topics.ts';
 
 export interface CameraLive {
   availability: 'online' | 'offline' | 'unknown';

@@ -1,12 +1,12 @@
 /**
  * Cameras with their zones and masks, stored across three tables and handled as one
  * {@link CameraConfig}. Writes run in one transaction. Camera passwords are sealed
- * (AES-256-GCM, `auth/secrets.ts`) in the database and opened on read.
+ * (AES-256-GCM, `components/protocol/secret-box.ts`) in the database and opened on read.
  */
 import type { DataSource, EntityManager } from 'typeorm';
-import { cameraConfig, type CameraConfig } from '../../components/camera-config.ts';
+import { cameraConfig, type CameraConfig } from '../../components/protocol/camera-config.ts';
 import { CameraEntity, MaskEntity, ZoneEntity, type CameraRow, type MaskRow, type ZoneRow } from './entities.ts';
-import { SecretBox } from '../auth/secrets.ts';
+import { SecretBox } from '../../components/protocol/secret-box.ts';
 
 export class CamerasRepo {
   constructor(private readonly ds: DataSource, private readonly box: SecretBox) {}

@@ -4,8 +4,9 @@
  * migrations (`migrations/`), never by `synchronize`.
  */
 import { EntitySchema } from 'typeorm';
+import type { TrackedObjectState } from '../../components/protocol/tracked-object.ts';
 
-/** A camera row. JSON columns hold the camera config sections (`components/camera-config.ts`). */
+/** A camera row. JSON columns hold the camera config sections (`components/protocol/camera-config.ts`). */
 export interface CameraRow {
   name: string;
   enabled: boolean;
@@ -45,27 +46,16 @@ export interface MaskRow {
   position: number;
 }
 
-/** An event (one tracked object's life), Frigate's columns (`frigate/models.py` Event). */
-export interface EventRow {
-  id: string;
-  camera: string;
-  label: string;
-  sub_label: string | null;
-  score: number;
-  top_score: number;
-  /** JSON `[x1, y1, x2, y2]` px. */
+/**
+ * An event row (one tracked object's life), Frigate's columns (`frigate/models.py` Event):
+ * the indexed fields of the {@link TrackedObjectState}, with `box` (`[x1, y1, x2, y2]` px),
+ * `zones` (every zone entered) and `data` (the last `after` state) as JSON text.
+ */
+export type EventRow = Pick<TrackedObjectState, 'id' | 'camera' | 'label' | 'sub_label' | 'score' | 'top_score' | 'area' | 'start_time' | 'end_time' | 'has_snapshot' | 'false_positive'> & {
   box: string;
-  area: number;
-  /** JSON `string[]` of every zone entered. */
   zones: string;
-  /** Unix seconds. */
-  start_time: number;
-  end_time: number | null;
-  has_snapshot: boolean;
-  false_positive: boolean;
-  /** JSON of the last `after` state. */
   data: string;
-}
+};
 
 export interface SettingRow {
   key: string;

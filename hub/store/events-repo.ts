@@ -1,6 +1,6 @@
 /** Events: upserted from `vigil/events` messages, queried by the REST API. */
 import type { DataSource } from 'typeorm';
-import type { TrackedObjectState } from '../../components/detector/types.ts';
+import type { EventRecord, TrackedObjectState } from '../../components/protocol/tracked-object.ts';
 import { EventEntity, type EventRow } from './entities.ts';
 
 /** Filters of `GET /api/events`. Times are Unix seconds. */
@@ -14,24 +14,6 @@ export interface EventQuery {
   in_progress?: boolean;
   limit: number;
   offset: number;
-}
-
-/** An event as the API returns it (Frigate's `/api/events` fields). */
-export interface EventDto {
-  id: string;
-  camera: string;
-  label: string;
-  sub_label: string | null;
-  score: number;
-  top_score: number;
-  box: number[];
-  area: number;
-  zones: string[];
-  start_time: number;
-  end_time: number | null;
-  has_snapshot: boolean;
-  false_positive: boolean;
-  data: TrackedObjectState;
 }
 
 export class EventsRepo {
@@ -48,7 +30,7 @@ export class EventsRepo {
   }
 
   /** Events newest first, with the total count for pagination. */
-  async query(q: EventQuery): Promise<{ total: number; events: EventDto[] }> {
+  async query(q: EventQuery): Promise<{ total: number; events: EventRecord[] }> {
     const qb = this.ds.getRepository(EventEntity).createQueryBuilder('e');
     if (q.camera?.length) qb.andWhere('e.camera IN (:...cams)', { cams: q.camera });
     if (q.label?.length) qb.andWhere('e.label IN (:...labels)', { labels: q.label });
@@ -62,7 +44,7 @@ export class EventsRepo {
   }
 
   /** One event or undefined. */
-  async get(id: string): Promise<EventDto | undefined> {
+  async get(id: string): Promise<EventRecord | undefined> {
     const r = await this.ds.getRepository(EventEntity).findOneBy({ id });
     return r ? toDto(r) : undefined;
   }
@@ -76,11 +58,11 @@ export class EventsRepo {
   }
 }
 
-function toDto(r: EventRow): EventDto {
+function toDto(r: EventRow): EventRecord {
   return {
     id: r.id, camera: r.camera, label: r.label, sub_label: r.sub_label, score: r.score, top_score: r.top_score,
-    box: JSON.parse(r.box) as number[], area: r.area, zones: JSON.parse(r.zones) as string[], start_time: r.start_time,
-    end_time: r.end_time, has_snapshot: Boolean(r.has_snapshot), false_positive: Boolean(r.false_positive),
+    box: JSON.parse(r.box) as EventRecord['box'], area: r.area, zones: JSON.parse(r.zones) as string[], start_time: r.start_time,
+    end_time: r.end_time, has_snapshot: Boolean(r.has_snapshot), has_clip: false, false_positive: Boolean(r.false_positive),
     data: JSON.parse(r.data) as TrackedObjectState,
   };
 }

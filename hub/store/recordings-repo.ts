@@ -4,7 +4,7 @@
  * exports, to the exports root.
  */
 import { EntitySchema, type DataSource } from 'typeorm';
-import type { SegmentInfo } from '../../components/recorder/segment-writer.ts';
+import type { SegmentInfo } from '../../components/protocol/segments.ts';
 
 /** A segment row: what the recorder announced plus what the hub learnt about it. */
 export interface RecordingRow extends SegmentInfo {

@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { configSchema, type VigilConfig } from '../../hub/config/schema.ts';
-import { createLogger } from '../../hub/log.ts';
+import { configSchema, type VigilConfig } from '../../components/protocol/config/schema.ts';
+import { createLogger } from '../../components/protocol/log.ts';
 import { Hub } from '../../hub/hub.ts';
 
 export interface TestHub {

@@ -1,10 +1,10 @@
 /**
- * Plane geometry for the detector: boxes, polygons and the distances the tracker uses.
+ * Plane geometry of the protocol (camera masks, detector zones and boxes): boxes, polygons and the distances the tracker uses.
  *
  * All functions are pure. Boxes are {@link Box} `[x_min, y_min, x_max, y_max]` in px of
  * the detect frame (origin top-left, y down). Points are `[x, y]`.
  */
-import type { Box } from './types.ts';
+import type { Box } from './tracked-object.ts';
 
 /** A point `[x, y]`; px unless a function says otherwise. */
 export type Point = [number, number];

@@ -5,9 +5,9 @@
  * own process (`components/main.ts`).
  */
 import type { Logger } from 'pino';
-import type { Bus } from './bus/bus.ts';
-import type { Topics } from './bus/topics.ts';
-import type { SecretBox } from '../hub/auth/secrets.ts';
+import type { Bus } from './bus.ts';
+import type { Topics } from './topics.ts';
+import type { SecretBox } from './secret-box.ts';
 
 /** What every component gets. */
 export interface ComponentContext {

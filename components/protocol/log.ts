@@ -7,6 +7,20 @@ import pino, { type Logger } from 'pino';
 export type { Logger };
 
 /**
+ * The URL with any `user:password@` removed, for logs and API output (camera, broker and
+ * webhook URLs alike). Unparseable text becomes `[invalid url]`: it may hold a secret.
+ */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username || u.password) { u.username = ''; u.password = ''; }
+    return u.toString();
+  } catch {
+    return '[invalid url]';
+  }
+}
+
+/**
  * Creates the root logger.
  * @param opts.level pino level name (`info`, `debug` …)
  * @param opts.pretty force pretty output on or off; default: pretty when stdout is a TTY.

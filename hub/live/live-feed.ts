@@ -412,7 +412,7 @@ function safeBuffered(sink: ViewerSink): number {
 }
 
 /**
- * The process's live feeds by camera name. Camera runners `ensure` a feed when their
+ * The hub's live feeds by camera name (one registry per hub, owned by its live service). Camera runners `ensure` a feed when their
  * ffmpeg starts; transports `get`/`ensure` it per viewer; deleting a camera `delete`s it.
  */
 export class LiveRegistry {
@@ -446,6 +446,3 @@ export class LiveRegistry {
   /** Camera names with a feed. */
   names(): string[] { return [...this.feeds.keys()]; }
 }
-
-/** The process-wide registry the camera runners and the hub's HTTP layer share. */
-export const liveFeeds = new LiveRegistry();

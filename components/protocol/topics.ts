@@ -1,9 +1,12 @@
 /**
- * The one typed topic builder. Nothing else in Vigil concatenates topic strings:
- * every publisher and subscriber asks this module (see `docs/mqtt.md`).
+ * The one typed topic builder. Nothing else in Vigil concatenates topic strings or
+ * builds topic regexes: every publisher, subscriber and the broker's ACL ask this module
+ * (see `docs/mqtt.md`).
  *
  * Topic segments taken from users (camera, zone, label names) are checked: MQTT
  * wildcards (`+`, `#`), `/` and empty segments are refused with an Error.
+ *
+ * This file is pure (no Node APIs): the kiosk's browser code imports it too.
  */
 
 /** Features of a camera switchable over `vigil/camera/<cam>/<feature>/set`. */
@@ -17,14 +20,18 @@ function seg(value: string, what: string): string {
 
 /** Builds and parses Vigil's topics under one prefix (default `vigil`). */
 export class Topics {
-  constructor(readonly prefix = 'vigil') {
+  /**
+   * @param prefix first segment of every Vigil topic (`mqtt.prefix`)
+   * @param discoveryPrefix Home Assistant's discovery prefix (HA's default `homeassistant`)
+   * @throws Error when either is not a valid topic segment
+   */
+  constructor(readonly prefix = 'vigil', readonly discoveryPrefix = 'homeassistant') {
     seg(prefix, 'prefix');
+    seg(discoveryPrefix, 'discovery prefix');
   }
 
   /** `vigil/hub/availability` — `online`/`offline`, retained, the hub's last will. */
   hubAvailability(): string { return `${this.prefix}/hub/availability`; }
-  /** `vigil/hub/state` — retained JSON of the hub's components (`/api/system` in short). */
-  hubState(): string { return `${this.prefix}/hub/state`; }
   /** `vigil/component/<id>/availability` — a component process's last will. */
   componentAvailability(id: string): string { return `${this.prefix}/component/${seg(id, 'component id')}/availability`; }
   /** `vigil/component/<id>/state` — retained JSON counters of a component. */
@@ -44,10 +51,10 @@ export class Topics {
   cameraFrame(cam: string): string { return `${this.camera(cam)}/frame`; }
   /** `vigil/camera/<cam>/<label>` — live count of tracked objects, retained (`all` too). */
   cameraCount(cam: string, label: string): string { return `${this.camera(cam)}/${seg(label, 'label')}`; }
+  /** `vigil/camera/<cam>/<label>/active` — count of tracked objects that are not stationary, retained (Frigate's `…/<label>/active`). */
+  cameraActiveCount(cam: string, label: string): string { return `${this.cameraCount(cam, label)}/active`; }
   /** `vigil/camera/<cam>/<label>/snapshot` — best snapshot (JPEG) of the newest object. */
   cameraLabelSnapshot(cam: string, label: string): string { return `${this.cameraCount(cam, label)}/snapshot`; }
-  /** `vigil/camera/<cam>/<feature>/set` — command. */
-  cameraFeatureSet(cam: string, feature: CameraFeature): string { return `${this.camera(cam)}/${feature}/set`; }
   /** `vigil/camera/<cam>/<feature>/state` — retained state of a feature. */
   cameraFeatureState(cam: string, feature: CameraFeature): string { return `${this.camera(cam)}/${feature}/state`; }
 
@@ -61,24 +68,44 @@ export class Topics {
 
   /** `vigil/recorder/<cam>/segment` — JSON of a finished recording segment (`{id, camera, path, start_time, end_time, duration, bytes}`). */
   recorderSegment(cam: string): string { return `${this.prefix}/recorder/${seg(cam, 'camera')}/segment`; }
-  /** `vigil/recorder/<cam>/state` — retained JSON: recording status, last segment time, restarts. */
-  recorderState(cam: string): string { return `${this.prefix}/recorder/${seg(cam, 'camera')}/state`; }
   /** `vigil/recorder/export/<id>` — JSON progress of an export or event clip job (`{id, status, progress 0–1, …}`). */
   recorderExport(id: string): string { return `${this.prefix}/recorder/export/${seg(id, 'export id')}`; }
   /** `vigil/hub/storage` — retained JSON of recording storage (`{status: ok|low|full, used_bytes, free_bytes, …}`). */
   hubStorage(): string { return `${this.prefix}/hub/storage`; }
 
+  /** `vigil/event/trigger` — synthetic events into the rules engine (JSON `{camera, topic, payload}`). */
+  eventTrigger(): string { return `${this.prefix}/event/trigger`; }
+  /** `vigil/display/<display>/layout/set` — activate a layout on a display. */
+  displayLayoutSet(display: string): string { return `${this.display(display)}/layout/set`; }
+
   /** `vigil/bridge/response/<op>` — answers to commands (`status: ok/error`). */
   bridgeResponse(op: string): string { return `${this.prefix}/bridge/response/${seg(op, 'operation')}`; }
 
-  // ---- subscriptions (wildcards) -------------------------------------------------
-  /** Filters for subscriptions. */
+  // ---- subscriptions and ACL patterns (wildcards) -----------------------------------
+  /** Filters for subscriptions, and the patterns of the broker's ACL. */
   readonly sub = {
+    /** `vigil/#` — every Vigil topic. */
+    all: (): string => `${this.prefix}/#`,
+    /** `homeassistant/#` — Home Assistant discovery (the HA integration's alone). */
+    discovery: (): string => `${this.discoveryPrefix}/#`,
+    /** `vigil/camera/<cam>/#` — everything of one camera. */
+    camera: (cam: string): string => `${this.camera(cam)}/#`,
+    /** `vigil/camera/<cam>/+/set` — every command of one camera. */
+    cameraSetsOf: (cam: string): string => `${this.camera(cam)}/+/set`,
     cameraConfigs: (): string => `${this.prefix}/camera/+/config`,
     cameraFrames: (): string => `${this.prefix}/camera/+/frame`,
     cameraAvailability: (): string => `${this.prefix}/camera/+/availability`,
-    cameraStates: (): string => `${this.prefix}/camera/+/state`,
     cameraSets: (): string => `${this.prefix}/camera/+/+/set`,
+    /** `vigil/display/#` — every display. */
+    displays: (): string => `${this.prefix}/display/#`,
+    /** `vigil/display/<display>/#` — one display. */
+    display: (display: string): string => `${this.display(display)}/#`,
+    /** `vigil/display/+/layout/set` — layout commands of every display. */
+    displayLayoutSets: (): string => `${this.prefix}/display/+/layout/set`,
+    /** `vigil/kiosk/<kiosk>/#` — one kiosk's own topics. */
+    kiosk: (kiosk: string): string => `${this.prefix}/kiosk/${seg(kiosk, 'kiosk id')}/#`,
+    /** `vigil/head/<head>/#` — one camera head's topics. */
+    head: (head: string): string => `${this.prefix}/head/${seg(head, 'head id')}/#`,
     /** `vigil/camera/+/<leaf>` for one leaf of every camera (`state`, `motion`, `all` …). */
     cameraLeaf: (leaf: string): string => `${this.prefix}/camera/+/${seg(leaf, 'leaf')}`,
     componentStates: (): string => `${this.prefix}/component/+/state`,
@@ -103,23 +130,92 @@ export class Topics {
         return { kind: 'camera.count', camera: cam, label: k };
       }
       if (p.length === 4 && p[3] === 'set') return { kind: 'camera.set', camera: cam, feature: p[2]! };
+      if (p.length === 4 && p[3] === 'state') return { kind: 'camera.featureState', camera: cam, feature: p[2]! };
       if (p.length === 4 && p[3] === 'snapshot') return { kind: 'camera.labelSnapshot', camera: cam, label: p[2]! };
+      if (p.length === 4 && p[3] === 'active') return { kind: 'camera.activeCount', camera: cam, label: p[2]! };
     }
+    if (p[0] === 'events' && p.length === 1) return { kind: 'events' };
+    if (p[0] === 'zone' && p.length === 3 && p[1] && p[2]) return { kind: 'zone.count', zone: p[1], label: p[2] };
     if (p[0] === 'events' && p.length === 3 && (p[2] === 'snapshot' || p[2] === 'crop')) return { kind: 'event.image', id: p[1]!, image: p[2] };
     if (p[0] === 'component' && p.length === 3 && p[1]) return { kind: p[2] === 'state' ? 'component.state' : 'component.availability', component: p[1] };
     if (p[0] === 'recorder' && p.length === 3 && p[1] && p[1] !== 'export' && p[2] === 'segment') return { kind: 'recorder.segment', camera: p[1] };
     return null;
   }
 
+  /**
+   * The namespace of a topic or filter under the prefix: `vigil/camera/door/motion` →
+   * `{area: 'camera', id: 'door', rest: ['motion']}`; `id` is the second segment as written
+   * (it may be a wildcard in a filter). `homeassistant/…` gives `{area: 'discovery'}`.
+   * Returns `null` outside Vigil's prefix and the discovery prefix.
+   */
+  area(topicOrFilter: string): TopicArea | null {
+    const p = topicOrFilter.split('/');
+    if (p[0] === this.discoveryPrefix && p.length > 1) return { area: 'discovery', id: p[1], rest: p.slice(2) };
+    if (p[0] !== this.prefix || p.length < 2) return null;
+    return { area: p[1]!, id: p[2], rest: p.slice(3) };
+  }
+
+  /** The camera a topic or filter names explicitly (`vigil/camera/<cam>/…` with no wildcard there), else undefined. */
+  cameraOf(topicOrFilter: string): string | undefined {
+    const a = this.area(topicOrFilter);
+    return a?.area === 'camera' && a.id && !WILDCARD.test(a.id) ? a.id : undefined;
+  }
+
   private camera(cam: string): string { return `${this.prefix}/camera/${seg(cam, 'camera')}`; }
+  private display(display: string): string { return `${this.prefix}/display/${seg(display, 'display id')}`; }
+}
+
+const WILDCARD = /[+#]/;
+
+/** Result of {@link Topics.area}. */
+export interface TopicArea {
+  /** `camera`, `events`, `zone`, `display`, `kiosk`, `head`, `hub`, `component`, `bridge`, `recorder` … or `discovery`. */
+  area: string;
+  /** The segment after the area (camera, zone, display … id, or the event id), if any. */
+  id?: string;
+  /** The segments after `id`. */
+  rest: string[];
+}
+
+/** MQTT filter match (`+` one level, `#` the rest), per MQTT 3.1.1 §4.7. */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+/**
+ * True when every topic matched by `filter` is matched by `pattern` (both may hold
+ * `+`/`#`): the ACL's test that a subscription stays inside what a principal may read.
+ */
+export function filterWithin(filter: string, pattern: string): boolean {
+  const f = filter.split('/');
+  const p = pattern.split('/');
+  for (let i = 0; i < f.length; i++) {
+    const pi = p[i];
+    if (pi === '#') return true;
+    if (pi === undefined) return false;
+    const fi = f[i]!;
+    if (fi === '#') return false;
+    if (pi === '+') continue;
+    if (fi === '+' || fi !== pi) return false;
+  }
+  return f.length === p.length;
 }
 
 type CameraTopicKind = 'camera.config' | 'camera.availability' | 'camera.state' | 'camera.motion' | 'camera.snapshot' | 'camera.frame';
 /** Result of {@link Topics.parse}. */
 export type ParsedTopic =
   | { kind: CameraTopicKind; camera: string }
-  | { kind: 'camera.count' | 'camera.labelSnapshot'; camera: string; label: string }
-  | { kind: 'camera.set'; camera: string; feature: string }
+  | { kind: 'camera.count' | 'camera.labelSnapshot' | 'camera.activeCount'; camera: string; label: string }
+  | { kind: 'camera.set' | 'camera.featureState'; camera: string; feature: string }
+  | { kind: 'events' }
+  | { kind: 'zone.count'; zone: string; label: string }
   | { kind: 'event.image'; id: string; image: 'snapshot' | 'crop' }
   | { kind: 'component.state' | 'component.availability'; component: string }
   | { kind: 'recorder.segment'; camera: string };

@@ -10,6 +10,7 @@
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import { topicMatches } from './topics.ts';
 
 /** A handler for messages on one subscription filter. May be async; errors are caught. */
 export type MessageHandler = (topic: string, payload: Buffer, packet: { retain: boolean; qos: 0 | 1 | 2 }) => void | Promise<void>;
@@ -139,16 +140,4 @@ export class Bus {
       }
     }
   }
-}
-
-/** MQTT filter match (`+` one level, `#` the rest), per MQTT 3.1.1 §4.7. */
-export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
 }
