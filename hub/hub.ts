@@ -2,11 +2,10 @@
  * The hub: broker (embedded aedes or an external one), store, HTTP API, the services
  * that bridge them to the bus, and the in-process components (camera, detector).
  *
- * `new Hub(config).start()` brings everything up; `stop()` takes it down in reverse.
- * Tests start a Hub with ports 0 and a temp `data_dir`.
+ * `new Hub(config, logger).start()` runs {@link Hub.services} in order — a
+ * {@link ServiceGraph}, as Zigbee2MQTT's controller starts its extensions — and `stop()`
+ * takes them down in reverse. Tests start a Hub with ports 0 and a temp `data_dir`.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { dirname, resolve, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -15,60 +14,71 @@ import type { Logger } from 'pino';
 import { Bus } from '../components/protocol/bus.ts';
 import { Topics } from '../components/protocol/topics.ts';
 import type { Component, ComponentContext } from '../components/protocol/component.ts';
-import { CameraComponent } from '../components/camera/camera-component.ts';
-import { DetectorComponent } from '../components/detector/detector-component.ts';
+import { cameraConfig } from '../components/protocol/camera-config.ts';
 import type { VigilConfig } from '../components/protocol/config/schema.ts';
+import { redactUrl } from '../components/protocol/log.ts';
+import { CameraComponent } from '../components/camera/index.ts';
+import { DetectorComponent } from '../components/detector/index.ts';
 import { EmbeddedBroker } from './broker/broker.ts';
 import { BrokerPolicy, INTERNAL_USER } from './broker/policy.ts';
 import { openStore } from './store/datasource.ts';
 import { CamerasRepo } from './store/cameras-repo.ts';
 import { EventsRepo } from './store/events-repo.ts';
 import { CameraService } from './services/camera-service.ts';
+import { EventFeed } from './services/event-feed.ts';
 import { EventStore } from './services/event-store.ts';
 import { SystemStatus } from './services/system-status.ts';
 import { ComponentWatch } from './services/component-watch.ts';
-import { createApp } from './http/app.ts';
-import { Supervisor } from './supervisor.ts';
+import { Recordings } from './services/recordings.ts';
 import { AuthService } from './auth/auth-service.ts';
 import { loadHubKeys, type HubKeys } from './auth/secrets.ts';
 import { hasRole } from './auth/principal.ts';
+import { createApp } from './http/app.ts';
+import { HubHttpServer } from './http/server.ts';
 import { mediaVerdict, principalOf } from './http/auth.ts';
-import { RulesEngine, type RulesAccess } from './rules/node-red.ts';
-import { Recordings } from './services/recordings.ts';
 import { attachLive, type LiveAttachment, type LiveOptions } from './http/live.ts';
 import { LiveRegistry } from './live/live-feed.ts';
-import { EventFeed } from './services/event-feed.ts';
+import { RulesEngine, type RulesAccess } from './rules/node-red.ts';
+import { ServiceGraph, step, type HubService } from './service.ts';
 import { VERSION } from './version.ts';
-import { redactUrl } from '../components/protocol/log.ts';
 
 /** Name of the demo camera created when none is configured. */
 export const DEMO_CAMERA = 'demo';
 
 export class Hub {
   readonly topics: Topics;
-  private broker?: EmbeddedBroker;
-  private policy?: BrokerPolicy;
-  private ds?: DataSource;
-  private http?: Server;
-  private bus?: Bus;
-  private readonly supervisor: Supervisor;
-  private readonly started = Date.now();
+  /** Cameras (after start). */
   cameras?: CameraService;
   /** Users, sessions, keys, devices, activity (after start). */
   auth?: AuthService;
-  private keys?: HubKeys;
-  private rules?: RulesEngine;
-  private recordings?: Recordings;
-  private live?: LiveAttachment;
-  /** Absolute recordings root (after start). */
-  recordingsRoot = '';
+  /** Absolute recordings root. */
+  readonly recordingsRoot: string;
   /** Bound ports after start. */
   httpPort = 0;
   mqttPort = 0;
 
+  private graph?: ServiceGraph;
+  private readonly started = Date.now();
+  private readonly dataDir: string;
+  private readonly live = new LiveRegistry();
+  // Parts made by the services, in start order.
+  private ds!: DataSource;
+  private keys!: HubKeys;
+  private policy?: BrokerPolicy;
+  private broker?: EmbeddedBroker;
+  private bus?: Bus;
+  private status!: SystemStatus;
+  private eventsRepo!: EventsRepo;
+  private feed!: EventFeed;
+  private eventStore!: EventStore;
+  private recordings!: Recordings;
+  private http?: HubHttpServer;
+  private rules?: RulesEngine;
+
   constructor(readonly config: VigilConfig, private readonly logger: Logger) {
     this.topics = new Topics(config.mqtt.prefix);
-    this.supervisor = new Supervisor(logger);
+    this.dataDir = resolve(config.data_dir);
+    this.recordingsRoot = resolve(config.recordings.root ?? join(this.dataDir, 'recordings'));
   }
 
   /** URL components and clients use to reach the bus. */
@@ -76,151 +86,201 @@ export class Hub {
     return this.config.mqtt.url ?? `mqtt://127.0.0.1:${this.mqttPort}`;
   }
 
-  /** Brings the hub up. @throws when the store, broker or HTTP port cannot start (the hub is stopped again). */
+  /**
+   * Brings the hub up, service by service.
+   * @throws when a required service (store, broker, bus, HTTP port…) cannot start; the
+   *   started ones are stopped again.
+   */
   async start(): Promise<void> {
-    const { config, logger } = this;
-    try {
-      const dataDir = resolve(config.data_dir);
-      this.ds = await openStore(join(dataDir, 'vigil.db'));
-      this.keys = loadHubKeys(dataDir);
-      this.auth = new AuthService(this.ds, this.keys, dataDir, config.auth.login_limits, logger.child({ module: 'auth' }));
-      if (!config.mqtt.url) {
-        this.policy = new BrokerPolicy({ topics: this.topics, allowAnonymous: config.mqtt.allow_anonymous, auth: this.auth, logger: logger.child({ module: 'broker' }) });
-        this.broker = new EmbeddedBroker({ host: config.mqtt.host, port: config.mqtt.port, policy: this.policy, logger: logger.child({ module: 'broker' }) });
-        await this.broker.start();
-        this.mqttPort = this.broker.port;
-      }
-      this.bus = await this.connectBus('hub', this.topics.hubAvailability());
-      const camerasRepo = new CamerasRepo(this.ds, this.keys.box);
-      const eventsRepo = new EventsRepo(this.ds);
-      const fileRoots = [...config.camera.file_roots, dirname(config.demo.file), join(dataDir, 'media')];
-      this.cameras = new CameraService(camerasRepo, this.bus, this.topics, logger.child({ module: 'cameras' }), this.keys.box, fileRoots);
-      const feed = new EventFeed(this.bus, this.topics, logger.child({ module: 'events' }));
-      const eventStore = new EventStore(eventsRepo, feed, this.bus, this.topics, join(dataDir, 'snapshots'), logger.child({ module: 'events' }));
-      const status = new SystemStatus(this.bus, this.topics);
-      await status.start();
-      await new ComponentWatch(this.bus, this.topics, logger.child({ module: 'components' })).start();
-      await eventStore.start();
-      await this.seedDemoCamera(camerasRepo);
-      await this.cameras.start();
-
-      // Recordings: the index is repaired from disk before any camera writes again.
-      this.recordingsRoot = resolve(config.recordings.root ?? join(dataDir, 'recordings'));
-      const cams = this.cameras;
-      this.recordings = new Recordings({
-        ds: this.ds, bus: this.bus, topics: this.topics, logger, events: eventsRepo, root: this.recordingsRoot,
-        settings: config.recordings, cameraConfig: (c) => cams.config(c), feed,
-      });
-      await this.recordings.start();
-      await feed.start();
-      const rec = this.recordings;
-
-      const auth = this.auth;
-      const liveFeeds = new LiveRegistry();
-      const liveOptions: LiveOptions = {
-        registry: liveFeeds,
-        logger: logger.child({ module: 'live' }),
-        authorize: async (req, camera) => (cams.config(camera) ? mediaVerdict(auth, req, camera) : 'not_found'),
-      };
-      const app = createApp({
-        live: liveOptions,
-        version: VERSION, logger: logger.child({ module: 'http' }), auth: this.auth, cameras: this.cameras, events: eventsRepo, eventStore, status,
-        trustedProxies: config.http.trusted_proxies, secureCookies: config.http.secure_cookies,
-        recordings: { repo: rec.repo, exports: rec.exports, auth: this.auth, root: this.recordingsRoot, events: eventsRepo, ds: this.ds },
-        system: async () => ({
-          version: VERSION,
-          uptime_s: (Date.now() - this.started) / 1000,
-          mqtt: { embedded: !config.mqtt.url, url: config.mqtt.url ? redactUrl(config.mqtt.url) : undefined, port: this.mqttPort || undefined, connected: this.bus?.connected ?? false, clients: this.broker?.clients },
-          components: { ...Object.fromEntries([...status.components].map(([k, v]) => [k, v])), ...this.supervisor.status(), events: eventStore.stats, rules: this.rules?.status() ?? { state: 'disabled' } },
-          cameras: Object.fromEntries([...status.cameras].map(([k, v]) => [k, { availability: v.availability, motion: v.motion, ...(v.state ?? {}) }])),
-        }),
-        health: () => (this.bus?.connected ? (this.ds?.isInitialized ? null : 'database closed') : 'not connected to the MQTT broker'),
-      });
-      // Node-RED's sub-apps are Express 4: its paths go to its own app on the same server.
-      this.http = createServer((req, res) => {
-        if (this.rules?.handles(req.url)) this.rules.handler(req, res);
-        else app(req, res);
-      });
-      if (this.broker && config.mqtt.websocket) this.broker.attachWebSocket(this.http);
-      this.live = attachLive(this.http, liveOptions);
-      if (config.rules.enabled) this.rules = await this.makeRulesEngine(dataDir);
-      await new Promise<void>((res, rej) => {
-        this.http!.once('error', rej);
-        this.http!.listen(config.http.port, config.http.host, () => { this.http!.off('error', rej); res(); });
-      });
-      this.httpPort = (this.http.address() as AddressInfo).port;
-      if (this.rules) {
-        try {
-          await this.rules.start();
-        } catch (err) {
-          logger.error({ err: (err as Error).message }, 'rules engine failed to start; running without it');
-        }
-      }
-      logger.info({ url: `http://${config.http.host === '0.0.0.0' ? 'localhost' : config.http.host}:${this.httpPort}` }, 'HTTP API listening');
-
-      const recordingsRoot = this.recordingsRoot;
-      if (config.camera.enabled) {
-        // In-process camera component: its live media goes to the hub's live view.
-        await this.startComponent((ctx) => new CameraComponent(ctx, { recordingsRoot, liveSink: (c) => liveFeeds.ensure(c).sink(), liveRelease: (c) => { liveFeeds.delete(c); } }));
-      }
-      if (config.detector.enabled) {
-        await this.startComponent((ctx) => new DetectorComponent(ctx, { workers: config.detector.workers, backend: config.detector.backend, minScore: config.detector.min_score }));
-      }
-      logger.info({ version: VERSION, mqtt: this.broker ? `embedded :${this.mqttPort}` : redactUrl(config.mqtt.url!) }, 'Vigil hub started');
-      await this.auth.prepareSetup();
-    } catch (err) {
-      await this.stop();
-      throw err;
-    }
+    this.graph = new ServiceGraph(this.services(), this.logger);
+    await this.graph.start();
+    const { config } = this;
+    this.logger.info({ version: VERSION, mqtt: this.broker ? `embedded :${this.mqttPort}` : redactUrl(config.mqtt.url!) }, 'Vigil hub started');
   }
 
-  /** Stops the rules engine, components, HTTP, the bus, the broker and the store. Safe to call twice. */
+  /** Stops every started service in reverse order. Safe to call twice, or without start. */
   async stop(): Promise<void> {
-    // First: open editor WebSockets would hold http.close(), and its MQTT node waits for the broker.
-    await this.rules?.stop().catch((err: Error) => this.logger.error({ err: err.message }, 'rules engine stop failed'));
-    this.rules = undefined;
-    await this.supervisor.stopAll();
-    await this.recordings?.stop();
-    this.recordings = undefined;
-    this.live?.close();
-    this.live = undefined;
-    if (this.http) {
-      this.http.closeAllConnections();
-      await new Promise<void>((r) => this.http!.close(() => r()));
-      this.http = undefined;
-    }
-    await this.bus?.close();
-    this.bus = undefined;
-    await this.broker?.stop();
-    this.broker = undefined;
-    if (this.ds?.isInitialized) await this.ds.destroy();
+    await this.graph?.stop();
     this.logger.info('Vigil hub stopped');
   }
 
   /**
-   * The embedded Node-RED: editor and admin API for admins only (hub sessions or admin
-   * keys), flows on the bus with their own `component` device credential (re-keyed at
-   * every start; with an external broker, the hub's credentials).
+   * The start-up order. Each step needs only the ones above it: the store and keys; the
+   * broker; the hub's bus client; bus readers (status, components, events); cameras (the
+   * demo one seeded first); recordings (the index repaired from disk before any camera
+   * writes again); the event feed (once every listener is registered); HTTP; then the
+   * optional parts — rules and the in-process components — and the first-run setup token.
    */
-  private async makeRulesEngine(dataDir: string): Promise<RulesEngine> {
-    const { config } = this;
-    let mqttCreds = { username: config.mqtt.username, password: config.mqtt.password };
-    if (this.policy) {
-      const dev = await this.auth!.credentials.createDevice({ id: 'node-red', kind: 'component' });
-      mqttCreds = { username: 'node-red', password: dev.password };
-    }
-    const auth = this.auth!;
-    return new RulesEngine({
-      server: this.http!,
-      userDir: join(dataDir, 'node-red'),
-      flowsDir: fileURLToPath(new URL('../flows', import.meta.url)),
-      mqtt: { url: this.mqttUrl, ...mqttCreds },
-      logger: this.logger.child({ module: 'rules' }),
-      authorize: async (req): Promise<RulesAccess> => {
-        const p = await principalOf(auth, req);
-        return !p ? 'unauthenticated' : hasRole(p, 'admin') ? 'ok' : 'forbidden';
-      },
+  private services(): HubService[] {
+    const { config, logger, topics } = this;
+    const child = (module: string) => logger.child({ module });
+    return [
+      step('store', async () => {
+        this.ds = await openStore(join(this.dataDir, 'vigil.db'));
+        this.keys = loadHubKeys(this.dataDir);
+        this.auth = new AuthService(this.ds, this.keys, this.dataDir, config.auth.login_limits, child('auth'));
+        this.eventsRepo = new EventsRepo(this.ds);
+      }, async () => { if (this.ds.isInitialized) await this.ds.destroy(); }),
+      step('broker', async () => {
+        if (config.mqtt.url) return;
+        this.policy = new BrokerPolicy({ topics, allowAnonymous: config.mqtt.allow_anonymous, auth: this.auth, logger: child('broker') });
+        this.broker = new EmbeddedBroker({ host: config.mqtt.host, port: config.mqtt.port, policy: this.policy, logger: child('broker') });
+        await this.broker.start();
+        this.mqttPort = this.broker.port;
+      }, () => this.broker?.stop()),
+      step('bus', async () => { this.bus = await this.connectBus('hub', topics.hubAvailability()); }, () => this.bus?.close()),
+      step('system status', async () => {
+        this.status = new SystemStatus(this.bus!, topics);
+        await this.status.start();
+        await new ComponentWatch(this.bus!, topics, child('components')).start();
+      }),
+      step('events', async () => {
+        this.feed = new EventFeed(this.bus!, topics, child('events'));
+        this.eventStore = new EventStore(this.eventsRepo, this.feed, this.bus!, topics, join(this.dataDir, 'snapshots'), child('events'));
+        await this.eventStore.start();
+      }),
+      step('cameras', async () => {
+        const repo = new CamerasRepo(this.ds, this.keys.box);
+        await this.seedDemoCamera(repo);
+        const fileRoots = [...config.camera.file_roots, dirname(config.demo.file), join(this.dataDir, 'media')];
+        this.cameras = new CameraService(repo, this.bus!, topics, child('cameras'), this.keys.box, fileRoots);
+        await this.cameras.start();
+      }),
+      step('recordings', async () => {
+        const cams = this.cameras!;
+        this.recordings = new Recordings({
+          ds: this.ds, bus: this.bus!, topics, logger, events: this.eventsRepo, feed: this.feed, root: this.recordingsRoot,
+          settings: config.recordings, cameraConfig: (c) => cams.config(c),
+        });
+        await this.recordings.start();
+      }, () => this.recordings.stop()),
+      step('event feed', () => this.feed.start()),
+      this.httpService(),
+      this.rulesService(),
+      ...(config.camera.enabled ? [this.componentService('camera', (ctx) => new CameraComponent(ctx, {
+        recordingsRoot: this.recordingsRoot, liveSink: (c) => this.live.ensure(c).sink(), liveRelease: (c) => { this.live.delete(c); },
+      }))] : []),
+      ...(config.detector.enabled ? [this.componentService('detector', (ctx) => new DetectorComponent(ctx, {
+        workers: config.detector.workers, backend: config.detector.backend, minScore: config.detector.min_score,
+      }))] : []),
+      step('setup', () => this.auth!.prepareSetup()),
+    ];
+  }
+
+  /** The REST API, pages, live view and MQTT over WebSocket on one listening server. */
+  private httpService(): HubService {
+    let live: LiveAttachment | undefined;
+    return step('http', async () => {
+      const { config, logger } = this;
+      const auth = this.auth!, cams = this.cameras!, rec = this.recordings;
+      const liveOptions: LiveOptions = {
+        registry: this.live,
+        logger: logger.child({ module: 'live' }),
+        authorize: async (req, camera) => (cams.config(camera) ? mediaVerdict(auth, req, camera) : 'not_found'),
+      };
+      const app = createApp({
+        live: liveOptions, version: VERSION, logger: logger.child({ module: 'http' }),
+        auth, cameras: cams, events: this.eventsRepo, eventStore: this.eventStore, status: this.status,
+        trustedProxies: config.http.trusted_proxies, secureCookies: config.http.secure_cookies,
+        recordings: { repo: rec.repo, exports: rec.exports, auth, root: this.recordingsRoot, events: this.eventsRepo, ds: this.ds },
+        system: async () => this.systemReport(),
+        health: () => (this.bus?.connected ? (this.ds.isInitialized ? null : 'database closed') : 'not connected to the MQTT broker'),
+      });
+      this.http = new HubHttpServer(app);
+      if (this.broker && config.mqtt.websocket) this.broker.attachWebSocket(this.http.server);
+      live = attachLive(this.http.server, liveOptions);
+      this.httpPort = await this.http.listen(config.http.port, config.http.host);
+      logger.info({ url: `http://${config.http.host === '0.0.0.0' ? 'localhost' : config.http.host}:${this.httpPort}` }, 'HTTP API listening');
+    }, async () => {
+      live?.close();
+      await this.http?.close();
     });
+  }
+
+  /**
+   * The embedded Node-RED (optional: the hub runs without it): editor and admin API for
+   * admins only (hub sessions or admin keys), flows on the bus with their own `component`
+   * device credential (re-keyed at every start; with an external broker, the hub's
+   * credentials). Reported as `components.rules` in `/api/system`.
+   */
+  private rulesService(): HubService {
+    return {
+      name: 'rules',
+      required: false,
+      start: async () => {
+        if (!this.config.rules.enabled) return;
+        const { config } = this;
+        let mqttCreds = { username: config.mqtt.username, password: config.mqtt.password };
+        if (this.policy) {
+          const dev = await this.auth!.credentials.createDevice({ id: 'node-red', kind: 'component' });
+          mqttCreds = { username: 'node-red', password: dev.password };
+        }
+        const auth = this.auth!;
+        this.rules = new RulesEngine({
+          server: this.http!.server,
+          userDir: join(this.dataDir, 'node-red'),
+          flowsDir: fileURLToPath(new URL('../flows', import.meta.url)),
+          mqtt: { url: this.mqttUrl, ...mqttCreds },
+          logger: this.logger.child({ module: 'rules' }),
+          authorize: async (req): Promise<RulesAccess> => {
+            const p = await principalOf(auth, req);
+            return !p ? 'unauthenticated' : hasRole(p, 'admin') ? 'ok' : 'forbidden';
+          },
+        });
+        this.http!.claim(this.rules);
+        await this.rules.start();
+      },
+      // Stops before HTTP: open editor WebSockets would hold the server's close.
+      stop: async () => { await this.rules?.stop(); },
+      status: () => this.rules?.status() ?? { state: 'disabled' },
+    };
+  }
+
+  /**
+   * An in-process component (optional: a failure is logged and reported): its own bus
+   * client with the component's availability topic, then the component itself.
+   */
+  private componentService(id: string, create: (ctx: ComponentContext) => Component): HubService {
+    let bus: Bus | undefined;
+    let component: Component | undefined;
+    const logger = this.logger.child({ component: id });
+    return {
+      name: id,
+      required: false,
+      start: async () => {
+        bus = await this.connectBus(id, this.topics.componentAvailability(id));
+        try {
+          component = create({ bus, topics: this.topics, logger, secrets: this.keys.box });
+          await component.start();
+        } catch (err) {
+          await bus.close();
+          throw err;
+        }
+        logger.info('component started');
+      },
+      stop: async () => {
+        await component?.stop();
+        await bus?.close();
+      },
+      status: () => component?.status() ?? {},
+    };
+  }
+
+  /** The body of `/api/system`. */
+  private systemReport(): Record<string, unknown> & { cameras: Record<string, unknown> } {
+    const { config, status } = this;
+    return {
+      version: VERSION,
+      uptime_s: (Date.now() - this.started) / 1000,
+      mqtt: { embedded: !config.mqtt.url, url: config.mqtt.url ? redactUrl(config.mqtt.url) : undefined, port: this.mqttPort || undefined, connected: this.bus?.connected ?? false, clients: this.broker?.clients },
+      components: {
+        ...Object.fromEntries(status.components),
+        ...this.graph?.optionalStatus(),
+        events: this.eventStore.stats,
+        rules: this.rules?.status() ?? { state: 'disabled' },
+      },
+      cameras: Object.fromEntries([...status.cameras].map(([k, v]) => [k, { availability: v.availability, motion: v.motion, ...(v.state ?? {}) }])),
+    };
   }
 
   private async connectBus(role: string, availabilityTopic: string): Promise<Bus> {
@@ -238,20 +298,6 @@ export class Hub {
     return bus;
   }
 
-  private async startComponent(make: (ctx: ComponentContext) => Component): Promise<void> {
-    let bus: Bus | undefined;
-    try {
-      const probe = make({ bus: undefined as never, topics: this.topics, logger: this.logger });
-      bus = await this.connectBus(probe.id, this.topics.componentAvailability(probe.id));
-      const component = make({ bus, topics: this.topics, logger: this.logger.child({ component: probe.id }), secrets: this.keys?.box });
-      const b = bus;
-      await this.supervisor.start(component, () => b.close());
-    } catch (err) {
-      await bus?.close();
-      this.logger.error({ err: (err as Error).message }, 'component could not connect to the bus');
-    }
-  }
-
   /** With no camera stored and demo `auto` (or `on`), adds the demo camera on real footage. */
   private async seedDemoCamera(repo: CamerasRepo): Promise<void> {
     const { demo } = this.config;
@@ -262,7 +308,6 @@ export class Hub {
       this.logger.warn({ file: demo.file }, 'demo footage not found (apt-get install opencv-doc); no demo camera');
       return;
     }
-    const { cameraConfig } = await import('../components/protocol/camera-config.ts');
     await repo.save(cameraConfig.parse({
       name: DEMO_CAMERA,
       paths: { detect: pathToFileURL(demo.file).toString() },
