@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { ffmpegPath } from '../protocol/ffmpeg-path.ts';
-import { redactUrl } from '../protocol/log.ts';
+import { redactCredentials, redactUrl } from '../protocol/log.ts';
 import { inputProcessArgs, type InputOutputs } from './ffmpeg.ts';
 
 /** A decoded frame. */
@@ -298,7 +298,7 @@ function lines(stream: Readable, fn: (line: string) => void): void {
   });
 }
 
-/** Removes the URL (and so its credentials) from an ffmpeg message. */
+/** Removes the URL's credentials from an ffmpeg message (the URL as given, and any other URL ffmpeg quotes). */
 function redactText(line: string, url: string): string {
-  return line.split(url).join(redactUrl(url)).replace(/\/\/[^/@\s]*:[^/@\s]*@/g, '//');
+  return redactCredentials(line.split(url).join(redactUrl(url)));
 }

@@ -7,6 +7,14 @@ import pino, { type Logger } from 'pino';
 export type { Logger };
 
 /**
+ * `text` with the `user:password@` (or `user@`) of every URL in it replaced by
+ * `[redacted]@` — for free text that may quote a URL: ffmpeg messages, activity details.
+ */
+export function redactCredentials(text: string): string {
+  return text.replace(/(\w+:\/\/)[^/@\s]+@/g, '$1[redacted]@');
+}
+
+/**
  * The URL with any `user:password@` removed, for logs and API output (camera, broker and
  * webhook URLs alike). Unparseable text becomes `[invalid url]`: it may hold a secret.
  */

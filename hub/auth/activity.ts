@@ -5,6 +5,7 @@
  */
 import type { DataSource } from 'typeorm';
 import { ActivityEntity, type ActivityRow } from '../store/security-entities.ts';
+import { redactCredentials } from '../../components/protocol/log.ts';
 
 const SECRET_KEY = /pass|secret|token|key|totp|code|credential|authorization|cookie/i;
 
@@ -15,7 +16,7 @@ export function redact(v: unknown, depth = 0): unknown {
   if (v && typeof v === 'object') {
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRET_KEY.test(k) && x !== null && typeof x !== 'boolean' ? '[redacted]' : redact(x, depth + 1)]));
   }
-  if (typeof v === 'string') return v.replace(/(\w+:\/\/)[^/@\s]+@/g, '$1[redacted]@');
+  if (typeof v === 'string') return redactCredentials(v);
   return v;
 }
 
