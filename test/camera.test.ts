@@ -2,6 +2,9 @@
  * The camera component: motion detection with masks, the stall watchdog on a frozen
  * RTSP camera, and cameras added, changed and removed through the API without a restart.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +12,7 @@ import { MotionDetector } from '../components/camera/motion.ts';
 import { CameraInput } from '../components/camera/camera-input.ts';
 import { decodeFrame } from '../components/protocol/frame-codec.ts';
 import { silentLogger } from '../components/protocol/log.ts';
+import { ffmpegPath } from '../components/protocol/ffmpeg-path.ts';
 import { footagePath, startRtspServer } from './helpers/rtsp.ts';
 import { api, startTestHub } from './helpers/hub.ts';
 import { MqttRecorder } from './helpers/mqtt-recorder.ts';
@@ -132,4 +136,37 @@ describe('camera lifecycle through the API', () => {
       await h.stop();
     }
   }, 90_000);
+});
+
+describe('motion-gated frames', () => {
+  it('holds detect frames back while nothing moves, and sends them at the detect fps while something does', async () => {
+    const h = await startTestHub({ detector: { enabled: false } });
+    // A still scene (flat grey, 10 s) next to the pedestrian footage, both at 5 fps.
+    const media = join(h.dataDir, 'media');
+    mkdirSync(media, { recursive: true });
+    const still = join(media, 'still.mp4');
+    execFileSync(ffmpegPath(), ['-loglevel', 'error', '-f', 'lavfi', '-i', 'color=c=gray:s=320x240:r=10', '-t', '10', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', still]);
+    const rec = await MqttRecorder.connect(h.mqttUrl, ['vigil/camera/+/frame']);
+    try {
+      const detect = { fps: 5, width: 320, interval_without_motion: 3 };
+      expect((await api(h.baseUrl, 'POST', '/api/cameras', { name: 'still', paths: { detect: pathToFileURL(still).toString() }, detect })).status).toBe(201);
+      expect((await api(h.baseUrl, 'POST', '/api/cameras', { name: 'walk', paths: { detect: pathToFileURL(footagePath()).toString() }, detect })).status).toBe(201);
+      const first = await rec.waitFor((m) => m.topic === 'vigil/camera/still/frame', 15_000, 'the first still frame');
+      await rec.waitFor((m) => m.topic === 'vigil/camera/walk/frame', 15_000, 'the first walk frame');
+      // Let the motion detector's background settle, then count over 9 s.
+      const from = Math.max(first.at, Date.now()) + 2000;
+      await new Promise((r) => setTimeout(r, from + 9000 - Date.now()));
+      const count = (cam: string) => rec.messages.filter((m) => m.topic === `vigil/camera/${cam}/frame` && m.at >= from && m.at < from + 9000).length;
+      const stillFrames = count('still'), walkFrames = count('walk');
+      // No motion: one frame per interval_without_motion (3 s) → 3 in 9 s (±1), not 45.
+      expect(stillFrames).toBeGreaterThanOrEqual(2);
+      expect(stillFrames).toBeLessThanOrEqual(4);
+      for (const m of rec.messages.filter((x) => x.topic === 'vigil/camera/still/frame' && x.at >= from)) expect(decodeFrame(m.payload).header.motion).toBe(false);
+      // People walk through the whole clip: most of the 45 frames go out.
+      expect(walkFrames).toBeGreaterThanOrEqual(20);
+    } finally {
+      await rec.close();
+      await h.stop();
+    }
+  }, 60_000);
 });
