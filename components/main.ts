@@ -4,57 +4,51 @@
  *   tsx components/main.ts camera   --mqtt mqtt://broker:1883 [--prefix vigil] [--cameras a,b]
  *   tsx components/main.ts detector --mqtt mqtt://broker:1883 [--workers 2] [--backend wasm]
  *
- * Options also come from the environment: `VIGIL_MQTT__URL`, `VIGIL_MQTT__USERNAME`,
- * `VIGIL_MQTT__PASSWORD` (a `component` device credential on the embedded broker),
- * `VIGIL_MQTT__PREFIX`, `VIGIL_MQTT__PROTOCOL_VERSION`, and `VIGIL_SECRET_KEY` (or
- * `--secret-key-file data/secret.key`) to open the sealed camera passwords. The component
+ * Settings come from the hub's schema and loader (`protocol/config/component.ts`): the
+ * config file (`--config`, `VIGIL_CONFIG`, `./data/vigil.yaml`), every `VIGIL_<SECTION>__<KEY>`
+ * variable (`VIGIL_MQTT__URL`, `VIGIL_MQTT__USERNAME`/`PASSWORD` — a `component` device
+ * credential on the embedded broker — `VIGIL_MQTT__PREFIX`, `VIGIL_MQTT__PROTOCOL_VERSION`,
+ * `VIGIL_DETECTOR__WORKERS`, …), then the flags. `VIGIL_SECRET_KEY` (or
+ * `--secret-key-file data/secret.key`) opens the sealed camera passwords. A bad setting
+ * prints `path: message` and exits with status 2, like the hub. The component
  * learns its cameras from the retained `vigil/camera/+/config` the hub publishes.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { SecretBox, parseKey } from './protocol/secret-box.ts';
 import { Bus } from './protocol/bus.ts';
 import { Topics } from './protocol/topics.ts';
 import type { Component, ComponentContext } from './protocol/component.ts';
+import { COMPONENT_USAGE, componentSettings, type ComponentSettings } from './protocol/config/component.ts';
+import { ConfigError } from './protocol/config/load.ts';
 import { CameraComponent } from './camera/index.ts';
 import { DetectorComponent } from './detector/index.ts';
 import { createLogger, redactUrl } from './protocol/log.ts';
 
-const USAGE = 'usage: components/main.ts camera|detector --mqtt URL [--prefix vigil] [--cameras a,b] [--workers N] [--backend auto|wasm|tensorflow] [--secret-key-file FILE] [--recordings DIR]';
-
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      mqtt: { type: 'string' }, prefix: { type: 'string' }, cameras: { type: 'string' },
-      workers: { type: 'string' }, backend: { type: 'string' }, 'client-id': { type: 'string' }, 'secret-key-file': { type: 'string' }, recordings: { type: 'string' },
-    },
-  });
-  const role = positionals[0];
-  const url = values.mqtt ?? process.env.VIGIL_MQTT__URL;
-  if ((role !== 'camera' && role !== 'detector') || !url) {
-    process.stderr.write(`${USAGE}\n`);
+  let s: ComponentSettings;
+  try {
+    s = componentSettings(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n${COMPONENT_USAGE}\n`);
     process.exit(2);
   }
-  const logger = createLogger({}).child({ component: role, pid: process.pid });
-  const topics = new Topics(values.prefix ?? process.env.VIGIL_MQTT__PREFIX ?? 'vigil');
-  const id = values['client-id'] ?? `${role}-${process.pid}`;
+  const logger = createLogger({ level: s.logLevel }).child({ component: s.role, pid: process.pid });
+  const topics = new Topics(s.mqtt.prefix);
+  const id = s.clientId ?? `${s.role}-${process.pid}`;
   const bus = new Bus({
-    url, logger, clientId: `vigil-${id}`,
-    username: process.env.VIGIL_MQTT__USERNAME, password: process.env.VIGIL_MQTT__PASSWORD,
-    protocolVersion: process.env.VIGIL_MQTT__PROTOCOL_VERSION === '5' ? 5 : 4,
+    url: s.mqtt.url, logger, clientId: `vigil-${id}`,
+    username: s.mqtt.username, password: s.mqtt.password, protocolVersion: s.mqtt.protocolVersion,
     availabilityTopic: topics.componentAvailability(id),
   });
   await bus.connect();
-  const keyFile = values['secret-key-file'];
-  const secrets = process.env.VIGIL_SECRET_KEY ? new SecretBox(parseKey(process.env.VIGIL_SECRET_KEY)) : keyFile ? new SecretBox(readFileSync(keyFile).subarray(0, 32)) : undefined;
+  const secrets = s.secretKey ? new SecretBox(parseKey(s.secretKey)) : s.secretKeyFile ? new SecretBox(readFileSync(s.secretKeyFile).subarray(0, 32)) : undefined;
   const ctx: ComponentContext = { bus, topics, logger, secrets };
-  const backend = values.backend as 'auto' | 'wasm' | 'tensorflow' | undefined;
-  const component: Component = role === 'camera'
-    ? new CameraComponent(ctx, { cameras: values.cameras?.split(','), componentId: id, recordingsRoot: values.recordings })
-    : new DetectorComponent(ctx, { workers: values.workers ? Number(values.workers) : undefined, backend });
+  const component: Component = s.role === 'camera'
+    ? new CameraComponent(ctx, { cameras: s.cameras, componentId: id, recordingsRoot: s.recordingsRoot })
+    : new DetectorComponent(ctx, { workers: s.detector.workers || undefined, backend: s.detector.backend });
   await component.start();
-  logger.info({ url: redactUrl(url) }, `${role} component running`);
+  logger.info({ url: redactUrl(s.mqtt.url) }, `${s.role} component running`);
   const stop = async () => {
     await component.stop().catch((err: Error) => logger.error({ err: err.message }, 'stop failed'));
     await bus.close();

@@ -182,7 +182,7 @@ export class Hub {
         live: liveOptions, version: VERSION, logger: logger.child({ module: 'http' }),
         auth, cameras: cams, events: this.eventsRepo, eventStore: this.eventStore, status: this.status,
         trustedProxies: config.http.trusted_proxies, secureCookies: config.http.secure_cookies,
-        recordings: { repo: rec.repo, exports: rec.exports, auth, root: this.recordingsRoot, events: this.eventsRepo, ds: this.ds },
+        recordings: { repo: rec.repo, exports: rec.exports, auth, root: this.recordingsRoot, events: this.eventsRepo },
         system: async () => this.systemReport(),
         health: () => (this.bus?.connected ? (this.ds.isInitialized ? null : 'database closed') : 'not connected to the MQTT broker'),
       });

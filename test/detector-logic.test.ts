@@ -189,6 +189,12 @@ describe('event lifecycle', () => {
     const firstStationary = res.findIndex((r) => r.activeCounts.get('person') === 0 && r.counts.get('person') === 1);
     expect(firstStationary).toBe(12);
     expect(st[11]).toBe(1);
+    // `all/active` follows: the only object, stationary, is counted in `all` but not in `all/active`.
+    expect(res[11]!.activeCounts.get('all')).toBe(1);
+    expect(res[12]!.activeCounts.get('all')).toBe(0);
+    expect(res[12]!.counts.get('all')).toBe(1);
+    // Every tracked label appears, zero included (`car` is tracked by default in cam()).
+    expect([...res[12]!.activeCounts.keys()].sort()).toEqual([...res[12]!.counts.keys()].sort());
     const upd = res[12]!.messages;
     expect(types(upd)).toEqual(['update']);
     expect(upd[0]!.before.stationary).toBe(false);
@@ -260,12 +266,16 @@ describe('event lifecycle', () => {
     expect(types(ex.messages)).toEqual(['end']);
     expect(ex.messages[0]!.after.end_time).toBe(last + 2.5);
     expect(ex.counts.get('person')).toBe(0);
+    expect(ex.activeCounts.get('person')).toBe(0);
+    expect(ex.activeCounts.get('all')).toBe(0);
 
     run(lc, Array.from({ length: 5 }, () => [person([290, 300, 350, 450]), { label: 'car', score: 0.9, box: [400, 200, 600, 350] as Box }]), 100);
     const end = lc.endAll(T0 + 200);
     expect(types(end.messages)).toEqual(['end', 'end']);
     expect(end.messages.every((m) => m.after.end_time === T0 + 200)).toBe(true);
     expect([...end.counts.values()].every((v) => v === 0)).toBe(true);
+    expect(end.activeCounts.size).toBeGreaterThanOrEqual(3); // person, car, all
+    expect([...end.activeCounts.values()].every((v) => v === 0)).toBe(true);
     expect(end.zoneCounts.get('porch')?.get('all')).toBe(0);
     expect(lc.objects).toEqual([]);
   });

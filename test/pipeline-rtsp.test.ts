@@ -17,7 +17,7 @@ let rec: MqttRecorder;
 beforeAll(async () => {
   rtsp = await startRtspServer();
   h = await startTestHub();
-  rec = await MqttRecorder.connect(h.mqttUrl, ['vigil/events', 'vigil/camera/lobby/+', 'vigil/camera/lobby/person/snapshot', 'vigil/zone/+/+', 'vigil/bridge/response/#']);
+  rec = await MqttRecorder.connect(h.mqttUrl, ['vigil/events', 'vigil/camera/lobby/+', 'vigil/camera/lobby/+/active', 'vigil/camera/lobby/person/snapshot', 'vigil/zone/+/+', 'vigil/bridge/response/#']);
 });
 
 afterAll(async () => {
@@ -69,6 +69,9 @@ describe('RTSP camera → detection → MQTT events', () => {
 
     // Retained live count goes up …
     const up = await rec.waitFor((m) => m.topic === 'vigil/camera/lobby/person' && Number(m.payload.toString()) >= 1, 10_000, 'person count ≥ 1');
+    // … and so does the count of moving people (a new object is not stationary), retained too.
+    const active = await rec.waitFor((m) => m.topic === 'vigil/camera/lobby/person/active' && Number(m.payload.toString()) >= 1, 10_000, 'person active count ≥ 1');
+    expect(rec.on('vigil/camera/lobby/all/active').length).toBeGreaterThanOrEqual(1);
     expect(Number(up.payload.toString())).toBeGreaterThanOrEqual(1);
     await rec.waitFor((m) => m.topic === 'vigil/zone/floor/person' && Number(m.payload.toString()) >= 1, 30_000, 'zone count ≥ 1');
 
@@ -111,6 +114,19 @@ describe('RTSP camera → detection → MQTT events', () => {
     expect(retained.retain).toBe(true);
     expect(retained.payload.toString()).toBe('0');
     await late.close();
+    await rec.waitFor((m) => m.topic === 'vigil/camera/lobby/person/active' && m.payload.toString() === '0' && m.at >= active.at, 10_000, 'person active count back to 0');
+    const lateActive = await MqttRecorder.connect(h.mqttUrl, ['vigil/camera/lobby/person/active', 'vigil/camera/lobby/all/active']);
+    for (const topic of ['vigil/camera/lobby/person/active', 'vigil/camera/lobby/all/active']) {
+      const r = await lateActive.waitFor((m) => m.topic === topic, 5_000, `retained ${topic}`);
+      expect(r.retain).toBe(true);
+      expect(r.payload.toString()).toBe('0');
+    }
+    await lateActive.close();
+    // Counts go out only on change: no two consecutive equal values on one topic.
+    for (const topic of ['vigil/camera/lobby/person', 'vigil/camera/lobby/person/active']) {
+      const values = rec.on(topic).map((m) => m.payload.toString());
+      expect(values.some((v, i) => i > 0 && v === values[i - 1])).toBe(false);
+    }
     await expect.poll(async () => (await api(h.baseUrl, 'GET', '/api/events?camera=lobby&in_progress=1')).body.length, { timeout: 5000 }).toBe(0);
 
     // The password never left the hub in the clear: the retained config carries it sealed.

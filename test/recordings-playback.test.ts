@@ -26,7 +26,8 @@ import { authenticate } from '../hub/http/auth.ts';
 import { errorHandler, notFound } from '../hub/http/errors.ts';
 import { PLAYER_PAGE, PLAYER_SCRIPT } from '../hub/http/player-page.ts';
 import { recordingsRouter } from '../hub/http/routes-recordings.ts';
-import { ExportService, type ExportMessage } from '../hub/services/exports.ts';
+import type { ExportMessage } from '../hub/services/export-queue.ts';
+import { ExportService } from '../hub/services/exports.ts';
 import { EventsRepo } from '../hub/store/events-repo.ts';
 import { RecordingsRepo, type ExportRow, type RecordingRow } from '../hub/store/recordings-repo.ts';
 import { api, startTestHub, type TestHub } from './helpers/hub.ts';
@@ -152,7 +153,7 @@ beforeAll(async () => {
   app.use(express.json());
   app.use(cookieParser());
   app.use('/api', authenticate(h.hub.auth!));
-  app.use('/api', recordingsRouter({ repo, exports: exportsSvc, auth: h.hub.auth!, root, events, ds }));
+  app.use('/api', recordingsRouter({ repo, exports: exportsSvc, auth: h.hub.auth!, root, events }));
   app.use('/api', notFound);
   app.get('/player.html', (_req, res) => { res.type('html').send(PLAYER_PAGE); });
   app.get('/player.js', (_req, res) => { res.type('text/javascript').send(PLAYER_SCRIPT); });
@@ -327,6 +328,24 @@ describe('recordings', () => {
     const s = segs[1]!;
     const ev = event('1763700000.123-abcdef', s.start_time + 1.2, s.start_time + 3.7);
     await events.upsert(ev);
+    // `has_clip` in REST events (the hub's app): true only while a `done` clip row of the event exists.
+    const hasClip = async () => {
+      const one = await api(h.baseUrl, 'GET', `/api/events/${ev.id}`);
+      const listed = await api(h.baseUrl, 'GET', `/api/events?camera=${CAM}`);
+      expect(one.status).toBe(200);
+      const inList = (listed.body as Array<{ id: string; has_clip: boolean }>).find((e) => e.id === ev.id);
+      expect(inList?.has_clip).toBe(one.body.has_clip);
+      return one.body.has_clip as boolean;
+    };
+    expect(await hasClip()).toBe(false);
+    // A failed clip does not count.
+    const failed: ExportRow = {
+      id: 'failed-clip-1', kind: 'clip', camera: CAM, event_id: ev.id, start_time: ev.start_time, end_time: ev.end_time!, status: 'failed',
+      progress: 0, path: null, bytes: null, error: 'test', created_by: null, created_at: Math.floor(Date.now() / 1000),
+    };
+    await repo.saveExport(failed);
+    expect(await hasClip()).toBe(false);
+    expect(await exportsSvc.delete(failed.id)).toBe(true);
     expect(await exportsSvc.onEventEnd({ id: ev.id, camera: CAM, start_time: ev.start_time, end_time: ev.end_time! }, { enabled: true, event_clips: false, pre_capture: 2, post_capture: 2 })).toBeNull();
     expect(await exportsSvc.onEventEnd({ id: ev.id, camera: CAM, start_time: ev.start_time, end_time: ev.end_time! }, { enabled: false, event_clips: true, pre_capture: 2, post_capture: 2 })).toBeNull();
     const clip = (await exportsSvc.onEventEnd({ id: ev.id, camera: CAM, start_time: ev.start_time, end_time: ev.end_time! }, { enabled: true, event_clips: true, pre_capture: 2, post_capture: 2 }))!;
@@ -334,6 +353,7 @@ describe('recordings', () => {
     // One clip per event.
     expect((await exportsSvc.clipForEvent(ev.id)).id).toBe(clip.id);
     const done = await waitExport(clip.id);
+    expect(await hasClip()).toBe(true);
     const evTok = (await api(h.baseUrl, 'POST', '/api/media-tokens', { event: ev.id })).body.token as string;
     const d = await probeDuration(`${base}/api/exports/${clip.id}/file?token=${evTok}`);
     expect(done.start_time).toBeLessThanOrEqual(ev.start_time);
@@ -352,6 +372,8 @@ describe('recordings', () => {
     expect(await exportsSvc.sweepClips(-1)).toBe(1);
     expect(existsSync(join(root, 'exports', `${clip.id}.mp4`))).toBe(false);
     expect(await exportsSvc.get(exp.body.id)).not.toBeNull();
+    // The clip is gone; the event's done `export` row is not a clip.
+    expect(await hasClip()).toBe(false);
   });
 
   it('plays an HLS VOD playlist in Chromium through hls.js, and seeks', async () => {

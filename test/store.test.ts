@@ -16,11 +16,40 @@ it('opens SQLite in WAL mode and records its migrations', async () => {
   expect(await ds.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
   expect(await ds.query('PRAGMA foreign_keys')).toEqual([{ foreign_keys: 1 }]);
   const migrations = await ds.query('SELECT name FROM migrations');
-  expect(migrations.map((m: { name: string }) => m.name)).toEqual(['Initial1763700000001', 'Security1763700000002', 'Recordings1763700000003']);
+  expect(migrations.map((m: { name: string }) => m.name)).toEqual(['Initial1763700000001', 'Security1763700000002', 'Recordings1763700000003', 'DropSettings1763700000004', 'Wall1763700000005']);
   await ds.destroy();
   // Opening again runs nothing twice.
   const again = await openStore(join(dir, 'vigil.db'));
-  expect(await again.query('SELECT count(*) AS n FROM migrations')).toEqual([{ n: 3 }]);
+  expect(await again.query('SELECT count(*) AS n FROM migrations')).toEqual([{ n: 5 }]);
+  await again.destroy();
+});
+
+it('drops the unused settings table (migration 4), and its down recreates it as migration 1 did', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-store-'));
+  const ds = await openStore(join(dir, 'vigil.db'));
+  const tables = async (): Promise<string[]> =>
+    ((await ds.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")) as { name: string }[]).map((r) => r.name);
+  expect(await tables()).not.toContain('settings');
+  expect(await tables()).toEqual(expect.arrayContaining(['cameras', 'zones', 'masks', 'events', 'recordings', 'exports', 'migrations']));
+  const last = (await ds.query('SELECT name FROM migrations ORDER BY id DESC LIMIT 2')) as { name: string }[];
+  expect(last).toEqual([{ name: 'Wall1763700000005' }, { name: 'DropSettings1763700000004' }]);
+
+  await ds.undoLastMigration({ transaction: 'each' }); // the wall (5)
+  expect(await tables()).not.toContain('layouts');
+  await ds.undoLastMigration({ transaction: 'each' }); // the settings drop (4)
+  expect(await tables()).toContain('settings');
+  const cols = (await ds.query('PRAGMA table_info(settings)')) as { name: string; type: string; notnull: number; pk: number }[];
+  expect(cols.map(({ name, type, notnull, pk }) => ({ name, type, notnull, pk }))).toEqual([
+    { name: 'key', type: 'TEXT', notnull: 1, pk: 1 },
+    { name: 'value', type: 'TEXT', notnull: 1, pk: 0 },
+  ]);
+  expect(await ds.query('SELECT count(*) AS n FROM migrations')).toEqual([{ n: 3 }]);
+  await ds.destroy();
+
+  // Reopening runs migrations 4 and 5 again.
+  const again = await openStore(join(dir, 'vigil.db'));
+  expect(await again.query("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'settings'")).toEqual([{ n: 0 }]);
+  expect(await again.query('SELECT count(*) AS n FROM migrations')).toEqual([{ n: 5 }]);
   await again.destroy();
 });
 

@@ -2,7 +2,8 @@
  * The detector component: takes detect frames from `vigil/camera/+/frame`, runs the
  * model in an {@link InferencePool} (worker threads, never this event loop), tracks
  * objects per camera ({@link EventLifecycle}) and publishes `vigil/events`, retained
- * counts per camera and zone, and the best snapshots.
+ * counts (integers, only on change) per camera (`…/<label>`, and without stationary objects
+ * `…/<label>/active`) and per zone, and the best snapshots.
  *
  * Scheduling: each camera keeps only its newest waiting frame (older ones are dropped,
  * counted in `frames_dropped`); frames are dispatched whenever a worker is free, several
@@ -202,6 +203,7 @@ export class DetectorComponent implements Component {
       bus.publishState(topic, String(n));
     };
     for (const [label, n] of out.counts) setCount(topics.cameraCount(cam, label), n);
+    for (const [label, n] of out.activeCounts) setCount(topics.cameraActiveCount(cam, label), n);
     for (const [zone, labels] of out.zoneCounts) for (const [label, n] of labels) setCount(topics.zoneCount(zone, label), n);
     if (!job) return;
     const states = new Map(slot.lifecycle.objects.map((o) => [o.id, o]));

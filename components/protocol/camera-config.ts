@@ -77,6 +77,11 @@ export const cameraPaths = z
     detect: streamUrl.optional(),
     live: streamUrl.optional(),
     record: streamUrl.optional(),
+    /**
+     * Reserved: a two-way audio (backchannel) URL. Checked like the other slots, stored and
+     * returned by the API, but two-way audio is not implemented — no component reads it
+     * (a camera with only `talk` set is accepted yet never started).
+     */
     talk: streamUrl.optional(),
   })
   .strict()
@@ -86,7 +91,17 @@ export const cameraConfig = z
   .object({
     name: cameraName,
     enabled: z.boolean().default(true),
+    /**
+     * Reserved: what the device is (`camera` | `camera_speaker` | `doorbell`), for the UI
+     * and Home Assistant. Stored and returned by the API; nothing in the hub or the
+     * components acts on it yet.
+     */
     device_type: z.enum(['camera', 'camera_speaker', 'doorbell']).default('camera'),
+    /**
+     * Reserved: how streams are reached. `direct` (the default) is what every camera does
+     * today — ffmpeg opens `paths.*` itself; `bridge` is reserved for go2rtc-style
+     * restreaming and behaves like `direct`. Stored and returned by the API only.
+     */
     connection_method: z.enum(['direct', 'bridge']).default('direct'),
     paths: cameraPaths,
     username: z.string().max(128).optional(),

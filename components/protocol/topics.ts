@@ -77,6 +77,14 @@ export class Topics {
   eventTrigger(): string { return `${this.prefix}/event/trigger`; }
   /** `vigil/display/<display>/layout/set` — activate a layout on a display. */
   displayLayoutSet(display: string): string { return `${this.display(display)}/layout/set`; }
+  /** `vigil/display/<display>/layout/state` — the compiled bundle the display shows, retained (`components/protocol/layout.ts` `Bundle`). */
+  displayLayoutState(display: string): string { return `${this.display(display)}/layout/state`; }
+  /** `vigil/display/<display>/layout/error` — why a `…/layout/set` was refused (`LayoutError`); nothing changed. */
+  displayLayoutError(display: string): string { return `${this.display(display)}/layout/error`; }
+  /** `vigil/kiosk/<kiosk>/availability` — `online` / `offline`, retained; the kiosk's last will. */
+  kioskAvailability(kiosk: string): string { return `${this.prefix}/kiosk/${seg(kiosk, 'kiosk id')}/availability`; }
+  /** `vigil/kiosk/<kiosk>/state` — what the kiosk shows (`KioskState`), retained. */
+  kioskState(kiosk: string): string { return `${this.prefix}/kiosk/${seg(kiosk, 'kiosk id')}/state`; }
 
   /** `vigil/bridge/response/<op>` — answers to commands (`status: ok/error`). */
   bridgeResponse(op: string): string { return `${this.prefix}/bridge/response/${seg(op, 'operation')}`; }
@@ -137,8 +145,9 @@ export class Topics {
     if (p[0] === 'events' && p.length === 1) return { kind: 'events' };
     if (p[0] === 'zone' && p.length === 3 && p[1] && p[2]) return { kind: 'zone.count', zone: p[1], label: p[2] };
     if (p[0] === 'events' && p.length === 3 && (p[2] === 'snapshot' || p[2] === 'crop')) return { kind: 'event.image', id: p[1]!, image: p[2] };
-    if (p[0] === 'component' && p.length === 3 && p[1]) return { kind: p[2] === 'state' ? 'component.state' : 'component.availability', component: p[1] };
+    if (p[0] === 'component' && p.length === 3 && p[1] && (p[2] === 'state' || p[2] === 'availability')) return { kind: p[2] === 'state' ? 'component.state' : 'component.availability', component: p[1] };
     if (p[0] === 'recorder' && p.length === 3 && p[1] && p[1] !== 'export' && p[2] === 'segment') return { kind: 'recorder.segment', camera: p[1] };
+    if (p[0] === 'display' && p.length === 4 && p[1] && p[2] === 'layout' && p[3] === 'set') return { kind: 'display.layoutSet', display: p[1] };
     return null;
   }
 
@@ -179,6 +188,8 @@ export interface TopicArea {
 
 /** MQTT filter match (`+` one level, `#` the rest), per MQTT 3.1.1 §4.7. */
 export function topicMatches(filter: string, topic: string): boolean {
+  // §4.7.2: a filter starting with a wildcard does not match a topic starting with `$`.
+  if (topic.startsWith('$') && (filter.startsWith('#') || filter.startsWith('+'))) return false;
   const f = filter.split('/');
   const t = topic.split('/');
   for (let i = 0; i < f.length; i++) {
@@ -205,7 +216,8 @@ export function filterWithin(filter: string, pattern: string): boolean {
     if (pi === '+') continue;
     if (fi === '+' || fi !== pi) return false;
   }
-  return f.length === p.length;
+  // `a/b/#` takes in its parent level `a/b` too (§4.7.1.2).
+  return f.length === p.length || (f.length === p.length - 1 && p[p.length - 1] === '#');
 }
 
 type CameraTopicKind = 'camera.config' | 'camera.availability' | 'camera.state' | 'camera.motion' | 'camera.snapshot' | 'camera.frame';
@@ -218,4 +230,5 @@ export type ParsedTopic =
   | { kind: 'zone.count'; zone: string; label: string }
   | { kind: 'event.image'; id: string; image: 'snapshot' | 'crop' }
   | { kind: 'component.state' | 'component.availability'; component: string }
-  | { kind: 'recorder.segment'; camera: string };
+  | { kind: 'recorder.segment'; camera: string }
+  | { kind: 'display.layoutSet'; display: string };

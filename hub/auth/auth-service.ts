@@ -8,7 +8,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import type { ApiKeyRow, UserRow } from '../store/security-entities.ts';
+import type { ApiKeyRow, DeviceRow, UserRow } from '../store/security-entities.ts';
 import { Conflict, Forbidden } from '../errors.ts';
 import { ActivityLog } from './activity.ts';
 import { CredentialStore } from './credentials.ts';
@@ -86,12 +86,31 @@ export class AuthService {
 
   /** The owner of a media token's subject (a user id, or `key:<id>`); null when gone or revoked. */
   async mediaOwner(sub: string): Promise<Principal | null> {
+    if (sub.startsWith('dev:')) {
+      const d = await this.credentials.deviceById(sub.slice(4));
+      return d && !d.revoked_at ? this.devicePrincipal(d) : null;
+    }
     if (sub.startsWith('key:')) {
       const k = await this.credentials.keyById(sub.slice(4));
       return k ? this.keyPrincipal(k) : null;
     }
     const u = await this.users.byId(sub);
     return u ? this.userPrincipal(u) : null;
+  }
+
+  /**
+   * Resolves a device credential sent as `Authorization: Bearer vgd_…` (a kiosk fetching
+   * its display's bundle); null when unknown or revoked. Devices have no role: only routes
+   * made for their kind accept them.
+   */
+  async fromDeviceToken(token: string): Promise<Principal | null> {
+    const d = await this.credentials.verifyDeviceToken(token);
+    return d ? this.devicePrincipal(d) : null;
+  }
+
+  /** The principal of a device row. A camera device sees its own camera; a kiosk its displays. */
+  devicePrincipal(d: DeviceRow): Principal {
+    return { kind: 'device', id: d.id, name: `device:${d.id}`, role: null, cameras: d.kind === 'camera' ? [d.id] : null, deviceKind: d.kind, displays: JSON.parse(d.displays) as string[] };
   }
 
   /** Resolves an `X-API-Key`; null when unknown or revoked. */
@@ -112,7 +131,7 @@ export class AuthService {
   async fromMqtt(username: string, password: string): Promise<Principal | null> {
     if (password.startsWith('vgd_')) {
       const d = await this.credentials.verifyDevice(username, password);
-      return d ? { kind: 'device', id: d.id, name: `device:${d.id}`, role: null, cameras: d.kind === 'camera' ? [d.id] : null, deviceKind: d.kind, displays: JSON.parse(d.displays) as string[] } : null;
+      return d ? this.devicePrincipal(d) : null;
     }
     if (password.startsWith('vgl_')) return this.fromApiKey(password);
     const u = await this.users.verifyLogin(username, password);

@@ -87,6 +87,22 @@ export class CredentialStore {
     if (!(await this.devices.update({ id }, { revoked_at: Date.now() })).affected) throw new NotFound(`no device ${id}`);
   }
 
+  /** A device row (revoked ones too), or null. */
+  async deviceById(id: string): Promise<DeviceRow | null> {
+    return this.devices.findOneBy({ id });
+  }
+
+  /** Replaces the displays a kiosk device may read. @throws NotFound */
+  async setDeviceDisplays(id: string, displays: string[]): Promise<void> {
+    if (!(await this.devices.update({ id }, { displays: JSON.stringify(displays) })).affected) throw new NotFound(`no device ${id}`);
+  }
+
+  /** Resolves a whole device credential `vgd_<id>_<secret>` (HTTP `Authorization: Bearer`); null when invalid or revoked. */
+  async verifyDeviceToken(token: string): Promise<DeviceRow | null> {
+    const p = parse('vgd', token);
+    return p ? this.verifyDevice(p.id, token) : null;
+  }
+
   /** Resolves device credentials; null unless `username` is the device id and the secret matches. */
   async verifyDevice(username: string, password: string): Promise<DeviceRow | null> {
     const p = parse('vgd', password);

@@ -51,3 +51,22 @@ export function canSeeCamera(p: Principal | undefined, camera: string): boolean 
   if (p.role === null) return false;
   return p.cameras === null || p.cameras.includes(camera);
 }
+
+/**
+ * The cameras a list query of `p` may cover: `requested` cut down to `p`'s grants.
+ * Shapes: `null` = every camera (no filter); `string[]` = only those (`[]` = none, the
+ * list is empty).
+ *
+ * - internal principals, or grants of every camera (`cameras: null`): `requested ?? null`;
+ * - a principal limited to some cameras: `requested ∩ granted` when cameras were asked
+ *   for, else the granted cameras;
+ * - a non-internal principal without a role (devices, anonymous): `[]`, as {@link canSeeCamera}.
+ * @param requested the cameras asked for (e.g. `?camera=a,b`); undefined = all
+ */
+export function visibleCameras(p: Principal, requested?: string[]): string[] | null {
+  if (p.kind === 'internal') return requested ?? null;
+  if (p.role === null) return [];
+  const granted = p.cameras;
+  if (!granted) return requested ?? null;
+  return requested ? requested.filter((c) => granted.includes(c)) : granted;
+}

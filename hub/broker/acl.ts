@@ -9,14 +9,15 @@
  * | device `head` `<id>` | `vigil/head/<id>/#` | `vigil/head/<id>/#` |
  * | device `kiosk` `<id>` | `vigil/kiosk/<id>/#` | its displays' `vigil/display/<d>/#`, `vigil/kiosk/<id>/#`, hub availability |
  * | device `camera` `<id>` | `vigil/camera/<id>/#` but `config` and `…/set` | `vigil/camera/<id>/#` |
- * | admin (user or key) | `vigil/#` but `vigil/camera/+/config` | `vigil/#` |
+ * | admin (user or key) | `vigil/#` but `vigil/camera/+/config` (and, limited to cameras, nothing under another camera) | `vigil/#` |
  * | operator | `vigil/camera/<granted>/+/set`, `vigil/event/trigger`, `vigil/display/+/layout/set` | `vigil/#` |
  * | viewer | nothing | `vigil/#` |
  * | anonymous (only if allowed, only from loopback) | nothing | `vigil/display/#`, hub availability |
  *
  * `homeassistant/#` belongs to the HA integration device only. Users limited to some
- * cameras may not subscribe to a filter naming another camera, and what they receive
- * through wildcards is filtered per message ({@link canReceive}).
+ * cameras may not subscribe to a filter naming another camera (`vigil/camera/<cam>/…`,
+ * `vigil/recorder/<cam>/…`), and what they receive through wildcards is filtered per
+ * message ({@link canReceive}).
  */
 import { filterWithin, type Topics } from '../../components/protocol/topics.ts';
 import { canSeeCamera, hasRole, type Principal } from '../auth/principal.ts';
@@ -45,7 +46,9 @@ export class Acl {
       }
     }
     if (within(topic, [s.discovery()])) return false;
-    if (hasRole(p, 'admin')) return within(topic, [s.all()]) && !within(topic, [s.cameraConfigs()]);
+    // An admin limited to cameras may not publish under a camera it cannot see (as operators may not `…/set`).
+    const named = this.cameraNamed(topic);
+    if (hasRole(p, 'admin')) return within(topic, [s.all()]) && !within(topic, [s.cameraConfigs()]) && (!named || canSeeCamera(p, named));
     if (hasRole(p, 'operator')) {
       const set = t.parse(topic);
       if (set?.kind === 'camera.set') return canSeeCamera(p, set.camera);
@@ -74,15 +77,27 @@ export class Acl {
       }
     }
     if (!hasRole(p, 'viewer') || !within(filter, [s.all()])) return false;
-    const cam = t.cameraOf(filter);
+    const cam = this.cameraNamed(filter);
     return !cam || canSeeCamera(p, cam);
+  }
+
+  /**
+   * The camera a topic or filter names explicitly: `vigil/camera/<cam>/…` ({@link Topics.cameraOf})
+   * or `vigil/recorder/<cam>/…` (not `recorder/export`); undefined for a wildcard there.
+   */
+  private cameraNamed(topicOrFilter: string): string | undefined {
+    const cam = this.t.cameraOf(topicOrFilter);
+    if (cam) return cam;
+    const a = this.t.area(topicOrFilter);
+    return a?.area === 'recorder' && a.id && a.id !== 'export' && !/[+#]/.test(a.id) ? a.id : undefined;
   }
 
   /**
    * Per-message filter for what `p` receives (aedes `authorizeForward`): camera topics
    * of cameras it cannot see, events of such cameras, zone counts touching them, camera
-   * configs (credentials, sealed), event images and component internals for limited
-   * principals, and bridge traffic for non-admins are dropped.
+   * configs (credentials, sealed), recording segments and exports of such cameras, event
+   * images and component internals for limited principals, and bridge traffic for
+   * non-admins are dropped.
    * @param zoneCameras zone → cameras that define it.
    */
   canReceive(p: Principal, topic: string, payload: Buffer, zoneCameras: (zone: string) => string[]): boolean {
@@ -108,6 +123,12 @@ export class Acl {
       return cams.length > 0 ? cams.every((c) => canSeeCamera(p, c)) : !limited;
     }
     if (area === 'component') return !limited;
+    if (area === 'recorder') {
+      // vigil/recorder/<cam>/segment names its camera; vigil/recorder/export/<id> carries it in the payload.
+      if (id !== 'export') return canSeeCamera(p, id);
+      if (!limited) return true;
+      try { return canSeeCamera(p, String((JSON.parse(payload.toString()) as { camera?: unknown }).camera)); } catch { return false; }
+    }
     if (area === 'bridge') return hasRole(p, 'admin');
     return true;
   }

@@ -41,7 +41,7 @@ export async function principalOf(auth: AuthService, req: IncomingMessage & { co
   const apiKey = req.headers['x-api-key'];
   let p: Principal | null = null;
   if (cookies[SESSION_COOKIE]) p = await auth.fromAccessToken(cookies[SESSION_COOKIE], true);
-  if (!p && bearer) p = await auth.fromAccessToken(bearer, false);
+  if (!p && bearer) p = bearer.startsWith('vgd_') ? await auth.fromDeviceToken(bearer) : await auth.fromAccessToken(bearer, false);
   if (!p && typeof apiKey === 'string') p = await auth.fromApiKey(apiKey);
   return p ?? undefined;
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { EventStore } from '../services/event-store.ts';
 import type { EventsRepo } from '../store/events-repo.ts';
 import type { AuthService } from '../auth/auth-service.ts';
+import { visibleCameras } from '../auth/principal.ts';
 import { assertCamera, authorizeMedia, requireRole } from './auth.ts';
 import { invalidFromZod } from '../errors.ts';
 import { ApiError, route } from './errors.ts';
@@ -23,6 +24,13 @@ export const eventsQuery = z
   })
   .strict();
 
+/**
+ * Builds `/api/events` (mount after `authenticate`): `GET /` (viewer+; {@link eventsQuery},
+ * `X-Total-Count`, cut to the principal's cameras), `GET /:id` (viewer+, 404 for cameras not
+ * granted), `GET /:id/snapshot.jpg` and `/:id/thumbnail.jpg` (session, key or media token).
+ * Events are `EventRecord`s with `has_clip` from the event clips (see `events-repo.ts`).
+ * @throws nothing itself: failures reach the error middleware as `ApiError` / domain errors
+ */
 export function eventsRouter(repo: EventsRepo, store: EventStore, auth: AuthService): Router {
   const r = Router();
   r.get('/', requireRole('viewer'), route(async (req, res) => {
@@ -31,10 +39,7 @@ export function eventsRouter(repo: EventsRepo, store: EventStore, auth: AuthServ
     const { camera, cameras, label, labels, zone, zones, ...rest } = q.data;
     if (rest.after !== undefined && rest.before !== undefined && rest.after > rest.before) throw new ApiError(400, 'validation_failed', 'after must not be later than before', 'query.after');
     // A principal limited to some cameras only ever sees those (an empty intersection matches nothing).
-    const granted = req.principal!.kind === 'internal' ? null : req.principal!.cameras;
-    let cams = camera ?? cameras;
-    if (granted) cams = cams ? cams.filter((c) => granted.includes(c)) : granted;
-    if (cams && cams.length === 0) cams = ['\u0000none'];
+    const cams = visibleCameras(req.principal!, camera ?? cameras);
     const { total, events } = await repo.query({ ...rest, camera: cams, label: label ?? labels, zone: zone ?? zones });
     res.set('X-Total-Count', String(total)).json(events);
   }));

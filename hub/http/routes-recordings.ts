@@ -13,17 +13,18 @@
  * media token (`?token=`) for it (see `authorizeMedia`). Ids are checked against their shape
  * before any lookup and every file is resolved with `safeJoin` under its root.
  */
-import { spawn } from 'node:child_process';
 import { Router, type Request, type Response } from 'express';
-import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { cameraName } from '../../components/protocol/camera-config.ts';
 import type { AuthService } from '../auth/auth-service.ts';
-import { canSeeCamera } from '../auth/principal.ts';
+import { canSeeCamera, visibleCameras } from '../auth/principal.ts';
 import { MEDIA_TTL_S } from '../auth/tokens.ts';
-import { EXPORT_ID, MAX_RANGE_S, segmentFile, type ExportService } from '../services/exports.ts';
+import { MAX_RANGE_S, segmentDuration } from '../services/export-plan.ts';
+import { segmentFile } from '../services/export-sources.ts';
+import { EXPORT_ID, type ExportService } from '../services/exports.ts';
+import { FfmpegError, startFfmpeg, tsRemuxArgs } from '../services/ffmpeg-job.ts';
 import type { EventsRepo } from '../store/events-repo.ts';
-import { RecordingEntity, type ExportRow, type RecordingRow, type RecordingsRepo } from '../store/recordings-repo.ts';
+import type { ExportRow, RecordingRow, RecordingsRepo } from '../store/recordings-repo.ts';
 import { assertCamera, authorizeMedia, requireRole } from './auth.ts';
 import { ApiError, parseWith, route } from './errors.ts';
 
@@ -40,9 +41,7 @@ export interface RecordingsRouterDeps {
   /** The recordings root; segment `path`s are relative to it. */
   root: string;
   events: EventsRepo;
-  /** The store, for the list query (count + pagination over cameras). */
-  ds: DataSource;
-  /** ffmpeg binary for the MPEG-TS remux; default `ffmpeg`. */
+  /** ffmpeg binary for the MPEG-TS remux; default `ffmpegPath()` (`components/protocol/ffmpeg-path.ts`). */
   ffmpegPath?: string;
 }
 
@@ -79,18 +78,17 @@ const segmentQuery = z.object({
 export const exportRangeBody = z.object({ camera: cameraName, start: z.number().finite().min(0), end: z.number().finite().min(0) }).strict();
 /** Body of `POST /exports` for an event's window. */
 export const exportEventBody = z.object({ event: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/, 'not an event id') }).strict();
-/** Parses a `POST /exports` body: `{event}` when it has an `event` key, else `{camera, start, end}`. @throws ApiError 400 with the field */
+/** Parses a `POST /exports` body: `{event}` when it has an `event` key, else `{camera, start, end}`. @throws InvalidInput `validation_failed` (400) with the field */
 export function parseExportBody(body: unknown): z.infer<typeof exportRangeBody> | z.infer<typeof exportEventBody> {
   return body && typeof body === 'object' && 'event' in body ? parseWith(exportEventBody, body) : parseWith(exportRangeBody, body);
 }
 
 /**
  * Builds the router. Mount it at `/api` after `authenticate` (before the `/api` 404).
- * Every failure is an {@link ApiError} (JSON through the error middleware).
+ * Every failure is an {@link ApiError} or a domain error (JSON through the error middleware).
  */
 export function recordingsRouter(deps: RecordingsRouterDeps): Router {
-  const { repo, exports, auth, root, ds } = deps;
-  const ffmpeg = deps.ffmpegPath ?? 'ffmpeg';
+  const { repo, exports, auth, root } = deps;
   const r = Router();
 
   /** 401 first when nothing that could authorize media is presented. */
@@ -104,7 +102,7 @@ export function recordingsRouter(deps: RecordingsRouterDeps): Router {
     const m = RECORDING_ID.exec(id);
     if (!m) throw new ApiError(400, 'bad_id', 'not a recording id (<camera>:<start_time>)', 'id');
     await authorizeMedia(auth, req, m[1]!);
-    const row = await ds.getRepository(RecordingEntity).findOneBy({ id });
+    const row = await repo.findById(id);
     if (!row) throw new ApiError(404, 'not_found', `no recording ${id}`);
     return row;
   };
@@ -124,18 +122,9 @@ export function recordingsRouter(deps: RecordingsRouterDeps): Router {
   r.get('/recordings', requireRole('viewer'), route(async (req, res) => {
     const q = parseWith(recordingsQuery, req.query, 'query');
     if (q.after !== undefined && q.before !== undefined && q.after > q.before) throw new ApiError(400, 'validation_failed', 'after must not be later than before', 'query.after');
-    const granted = req.principal!.kind === 'internal' ? null : req.principal!.cameras;
-    let cams = q.camera;
-    if (granted) cams = cams ? cams.filter((c) => granted.includes(c)) : granted;
-    if (cams && cams.length === 0) return res.set('X-Total-Count', '0').json([]);
-    const qb = ds.getRepository(RecordingEntity).createQueryBuilder('r');
-    if (cams) qb.andWhere('r.camera IN (:...cams)', { cams });
-    if (q.after !== undefined) qb.andWhere('r.end_time > :after', { after: q.after });
-    if (q.before !== undefined) qb.andWhere('r.start_time < :before', { before: q.before });
-    const total = await qb.getCount();
-    const dir = q.order === 'asc' ? 'ASC' : 'DESC';
-    const rows = await qb.orderBy('r.start_time', dir).addOrderBy('r.camera', dir).limit(q.limit).offset(q.offset).getMany();
-    res.set('X-Total-Count', String(total)).json(rows.map((x) => ({ ...x, motion: Boolean(x.motion), objects: Boolean(x.objects) })));
+    const { camera, ...page } = q;
+    const { total, rows } = await repo.list({ ...page, cameras: visibleCameras(req.principal!, camera) });
+    res.set('X-Total-Count', String(total)).json(rows);
   }));
 
   r.get('/recordings/:id/file', route(async (req, res) => {
@@ -147,7 +136,7 @@ export function recordingsRouter(deps: RecordingsRouterDeps): Router {
     const row = await segmentById(req);
     const q = parseWith(segmentQuery, req.query, 'query');
     const file = segmentFile(root, row);
-    await remuxToTs(ffmpeg, file, q.t, req, res);
+    await remuxToTs(deps.ffmpegPath, file, q.t, req, res);
   }));
 
   r.get('/cameras/:name/recordings.mp4', route(async (req, res) => {
@@ -167,7 +156,7 @@ export function recordingsRouter(deps: RecordingsRouterDeps): Router {
     await authorizeMedia(auth, req, camera);
     const segs = await repo.overlapping(camera, q.start, q.end);
     if (!segs.length) throw new ApiError(404, 'no_recordings', `no recordings of ${camera} in that range`);
-    const total = segs.reduce((s, x) => s + dur(x), 0);
+    const total = segs.reduce((s, x) => s + segmentDuration(x), 0);
     const token = await playlistToken(auth, req, camera, total);
     res.set('Cache-Control', 'no-store').type('application/vnd.apple.mpegurl').send(hlsPlaylist(segs, q.start, token));
   }));
@@ -221,10 +210,6 @@ export function recordingsRouter(deps: RecordingsRouterDeps): Router {
   return r;
 }
 
-function dur(s: RecordingRow): number {
-  return s.duration > 0 ? s.duration : Math.max(0, s.end_time - s.start_time);
-}
-
 /**
  * An HLS VOD playlist (RFC 8216, version 3) of whole segments: one `#EXTINF` each, with
  * `#EXT-X-PROGRAM-DATE-TIME` (wall clock of the segment start) and `#EXT-X-START` at
@@ -233,14 +218,14 @@ function dur(s: RecordingRow): number {
  * so the TS timestamps run on across segments and gaps) and the media token.
  */
 export function hlsPlaylist(segs: RecordingRow[], start: number, token: string | undefined): string {
-  const target = Math.max(1, Math.ceil(Math.max(...segs.map(dur))));
+  const target = Math.max(1, Math.ceil(Math.max(...segs.map(segmentDuration))));
   const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-PLAYLIST-TYPE:VOD', `#EXT-X-TARGETDURATION:${target}`, '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-INDEPENDENT-SEGMENTS'];
   const first = segs[0]!;
   const startOffset = start - first.start_time;
   if (startOffset > 0.5) lines.push(`#EXT-X-START:TIME-OFFSET=${startOffset.toFixed(3)},PRECISE=YES`);
   let t = 0;
   for (const s of segs) {
-    const d = dur(s);
+    const d = segmentDuration(s);
     const qs = new URLSearchParams({ t: t.toFixed(3) });
     if (token) qs.set('token', token);
     lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.start_time * 1000).toISOString()}`, `#EXTINF:${d.toFixed(3)},`, `../../recordings/${encodeURIComponent(s.id)}/segment.ts?${qs}`);
@@ -288,35 +273,31 @@ function sendMedia(res: Response, file: string, type: string): Promise<void> {
 }
 
 /**
- * Streams `ffmpeg -i <file> -c copy -output_ts_offset <t> -f mpegts pipe:1` as `video/mp2t`.
- * Headers go out with the first bytes, so a segment ffmpeg cannot read is a JSON 500; a
- * client that goes away kills ffmpeg.
+ * Streams `ffmpeg -i <file> -c copy -output_ts_offset <t> -f mpegts pipe:1` as `video/mp2t`
+ * (`tsRemuxArgs`; `offset` in seconds). Headers go out with the first bytes, so a segment
+ * ffmpeg cannot read is a JSON 500 `remux_failed`; a client that goes away kills ffmpeg.
+ * @param ffmpeg the binary; default `ffmpegPath()`
  */
-function remuxToTs(ffmpeg: string, file: string, offset: number, req: Request, res: Response): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', file, '-map', '0:v?', '-map', '0:a?', '-c', 'copy'];
-    if (offset > 0) args.push('-output_ts_offset', offset.toFixed(3));
-    args.push('-f', 'mpegts', 'pipe:1');
-    const p = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    let started = false;
-    p.stderr.setEncoding('utf8').on('data', (c: string) => { stderr = (stderr + c).slice(-2000); });
-    p.stdout.on('data', (chunk: Buffer) => {
-      if (!started) {
-        started = true;
-        res.status(200).type('video/mp2t').set('Cache-Control', 'private, max-age=300');
-      }
-      if (!res.write(chunk)) { p.stdout.pause(); res.once('drain', () => p.stdout.resume()); }
-    });
-    const onClose = (): void => { if (p.exitCode === null) p.kill('SIGKILL'); };
-    res.once('close', onClose);
-    p.once('error', (err) => { res.off('close', onClose); reject(new Error(`cannot run ${ffmpeg}: ${err.message}`)); });
-    p.once('close', (code) => {
-      res.off('close', onClose);
-      if (code === 0 && started) { res.end(); return resolve(); }
-      if (started) { res.destroy(); return resolve(); }
-      if (req.destroyed) return resolve();
-      reject(new ApiError(500, 'remux_failed', `cannot remux the segment: ${stderr.trim().split('\n').pop() ?? code}`));
-    });
+function remuxToTs(ffmpeg: string | undefined, file: string, offset: number, req: Request, res: Response): Promise<void> {
+  const abort = new AbortController();
+  const run = startFfmpeg(tsRemuxArgs(file, offset), { bin: ffmpeg, signal: abort.signal });
+  let started = false;
+  run.stdout.on('data', (chunk: Buffer) => {
+    if (!started) {
+      started = true;
+      res.status(200).type('video/mp2t').set('Cache-Control', 'private, max-age=300');
+    }
+    if (!res.write(chunk)) { run.stdout.pause(); res.once('drain', () => run.stdout.resume()); }
   });
+  const onClose = (): void => { abort.abort(); };
+  res.once('close', onClose);
+  const finish = (err?: unknown): void => {
+    res.off('close', onClose);
+    if (started) { if (err) res.destroy(); else res.end(); return; }
+    if (req.destroyed) return;
+    if (err === undefined) throw new ApiError(500, 'remux_failed', 'cannot remux the segment: no output');
+    if (err instanceof FfmpegError && err.exitCode !== null) throw new ApiError(500, 'remux_failed', `cannot remux the segment: ${err.stderr.trim().split('\n').pop() ?? err.exitCode}`);
+    throw err;
+  };
+  return run.done.then(() => finish(), (err: unknown) => finish(err ?? new Error('ffmpeg failed')));
 }

@@ -10,10 +10,13 @@ import { Initial1763700000001 } from './migrations/0001-initial.ts';
 import { Security1763700000002 } from './migrations/0002-security.ts';
 import { securityEntities } from './security-entities.ts';
 import { Recordings1763700000003 } from './migrations/0003-recordings.ts';
+import { DropSettings1763700000004 } from './migrations/0004-drop-settings.ts';
+import { Wall1763700000005 } from './migrations/0005-wall.ts';
 import { ExportEntity, RecordingEntity } from './recordings-repo.ts';
+import { wallEntities } from './wall-repo.ts';
 
 /** Every migration, in order. */
-export const migrations = [Initial1763700000001, Security1763700000002, Recordings1763700000003];
+export const migrations = [Initial1763700000001, Security1763700000002, Recordings1763700000003, DropSettings1763700000004, Wall1763700000005];
 
 /**
  * Opens (creating if needed) the SQLite database at `file` and runs pending migrations.
@@ -24,7 +27,7 @@ export async function openStore(file: string): Promise<DataSource> {
   const ds = new DataSource({
     type: 'better-sqlite3',
     database: file,
-    entities: [...entities, ...securityEntities, RecordingEntity, ExportEntity],
+    entities: [...entities, ...securityEntities, RecordingEntity, ExportEntity, ...wallEntities],
     migrations,
     migrationsRun: false,
     synchronize: false,

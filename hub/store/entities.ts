@@ -57,12 +57,6 @@ export type EventRow = Pick<TrackedObjectState, 'id' | 'camera' | 'label' | 'sub
   data: string;
 };
 
-export interface SettingRow {
-  key: string;
-  /** JSON value. */
-  value: string;
-}
-
 export const CameraEntity = new EntitySchema<CameraRow>({
   name: 'Camera',
   tableName: 'cameras',
@@ -130,10 +124,4 @@ export const EventEntity = new EntitySchema<EventRow>({
   },
 });
 
-export const SettingEntity = new EntitySchema<SettingRow>({
-  name: 'Setting',
-  tableName: 'settings',
-  columns: { key: { type: 'text', primary: true }, value: { type: 'text' } },
-});
-
-export const entities = [CameraEntity, ZoneEntity, MaskEntity, EventEntity, SettingEntity];
+export const entities = [CameraEntity, ZoneEntity, MaskEntity, EventEntity];

@@ -32,6 +32,22 @@ export interface ExportRow {
   created_at: number;
 }
 
+/** Filter and page of {@link RecordingsRepo.list}. Times are Unix seconds. */
+export interface RecordingFilter {
+  /** Only these cameras; undefined or null = every camera, `[]` = none. */
+  cameras?: string[] | null;
+  /** Segments ending after this (`end_time > after`). */
+  after?: number;
+  /** Segments starting before this (`start_time < before`). */
+  before?: number;
+  /** Rows per page (the route allows 1–1000). */
+  limit: number;
+  /** Rows skipped. */
+  offset: number;
+  /** By `start_time`, then camera: `asc` oldest first, `desc` newest first. */
+  order: 'asc' | 'desc';
+}
+
 export const RecordingEntity = new EntitySchema<RecordingRow>({
   name: 'Recording', tableName: 'recordings',
   columns: {
@@ -61,6 +77,28 @@ export class RecordingsRepo {
   async overlapping(camera: string, after: number, before: number): Promise<RecordingRow[]> {
     return this.rec.createQueryBuilder('r').where('r.camera = :camera AND r.end_time > :after AND r.start_time < :before', { camera, after, before })
       .orderBy('r.start_time', 'ASC').getMany().then((rows) => rows.map(norm));
+  }
+
+  /** One segment row by id (`<camera>:<start_time>`), or null. */
+  async findById(id: string): Promise<RecordingRow | null> {
+    const r = await this.rec.findOneBy({ id });
+    return r ? norm(r) : null;
+  }
+
+  /**
+   * One page of the segments overlapping `(after, before)` (see {@link RecordingFilter}),
+   * and how many match in all (for `X-Total-Count`).
+   */
+  async list(f: RecordingFilter): Promise<{ total: number; rows: RecordingRow[] }> {
+    if (f.cameras && f.cameras.length === 0) return { total: 0, rows: [] };
+    const qb = this.rec.createQueryBuilder('r');
+    if (f.cameras) qb.andWhere('r.camera IN (:...cams)', { cams: f.cameras });
+    if (f.after !== undefined) qb.andWhere('r.end_time > :after', { after: f.after });
+    if (f.before !== undefined) qb.andWhere('r.start_time < :before', { before: f.before });
+    const total = await qb.getCount();
+    const dir = f.order === 'asc' ? 'ASC' : 'DESC';
+    const rows = await qb.orderBy('r.start_time', dir).addOrderBy('r.camera', dir).limit(f.limit).offset(f.offset).getMany();
+    return { total, rows: rows.map(norm) };
   }
 
   /** Every segment (optionally of one camera), oldest first. */
@@ -93,9 +131,13 @@ export class RecordingsRepo {
     for (let i = 0; i < ids.length; i += 500) await this.rec.delete(ids.slice(i, i + 500));
   }
 
+  /** Inserts or replaces an export / clip row. */
   async saveExport(e: ExportRow): Promise<void> { await this.exp.save({ ...e }); }
+  /** One export / clip row, or null. */
   async getExport(id: string): Promise<ExportRow | null> { return this.exp.findOneBy({ id }); }
+  /** Export and clip rows (optionally of one camera), newest (`created_at`) first. */
   async listExports(camera?: string): Promise<ExportRow[]> { return this.exp.find({ where: camera ? { camera } : {}, order: { created_at: 'DESC' } }); }
+  /** Deletes an export / clip row (the file is the caller's). */
   async deleteExport(id: string): Promise<void> { await this.exp.delete({ id }); }
 }
 
