@@ -30,6 +30,8 @@ import { EventStore } from './services/event-store.ts';
 import { SystemStatus } from './services/system-status.ts';
 import { ComponentWatch } from './services/component-watch.ts';
 import { Recordings } from './services/recordings.ts';
+import { WallService } from './services/wall-service.ts';
+import { WallRepo } from './store/wall-repo.ts';
 import { AuthService } from './auth/auth-service.ts';
 import { loadHubKeys, type HubKeys } from './auth/secrets.ts';
 import { hasRole } from './auth/principal.ts';
@@ -72,6 +74,7 @@ export class Hub {
   private feed!: EventFeed;
   private eventStore!: EventStore;
   private recordings!: Recordings;
+  private wall!: WallService;
   private http?: HubHttpServer;
   private rules?: RulesEngine;
 
@@ -154,6 +157,11 @@ export class Hub {
         });
         await this.recordings.start();
       }, () => this.recordings.stop()),
+      step('wall', async () => {
+        const cams = this.cameras!;
+        this.wall = new WallService({ repo: new WallRepo(this.ds), bus: this.bus!, topics, auth: this.auth!, camera: (c) => cams.config(c), logger: child('wall') });
+        await this.wall.start();
+      }, () => this.wall.stop()),
       step('event feed', () => this.feed.start()),
       this.httpService(),
       this.rulesService(),
@@ -180,7 +188,7 @@ export class Hub {
       };
       const app = createApp({
         live: liveOptions, version: VERSION, logger: logger.child({ module: 'http' }),
-        auth, cameras: cams, events: this.eventsRepo, eventStore: this.eventStore, status: this.status,
+        auth, cameras: cams, events: this.eventsRepo, eventStore: this.eventStore, status: this.status, wall: this.wall,
         trustedProxies: config.http.trusted_proxies, secureCookies: config.http.secure_cookies,
         recordings: { repo: rec.repo, exports: rec.exports, auth, root: this.recordingsRoot, events: this.eventsRepo },
         system: async () => this.systemReport(),

@@ -219,7 +219,7 @@ export const layoutSetRequest = z.union([
 export type LayoutSetRequest = z.output<typeof layoutSetRequest>;
 
 /** Parses a `…/layout/set` payload (text or JSON). @returns the request, or the reason it is invalid (`path: message`). */
-export function parseLayoutSet(payload: string): { ok: true; request: LayoutSetRequest } | { ok: false; error: string; field?: string } {
+export function parseLayoutSet(payload: string): { ok: true; request: LayoutSetRequest } | { ok: false; error: string; field?: string; transaction?: string } {
   const text = payload.trim();
   let raw: unknown = text;
   if (text.startsWith('{') || text.startsWith('"')) {
@@ -229,7 +229,10 @@ export function parseLayoutSet(payload: string): { ok: true; request: LayoutSetR
   if (r.success) return { ok: true, request: r.data };
   const issue = r.error.issues[0]!;
   const path = issue.path.join('.');
-  return { ok: false, error: path ? `${path}: ${issue.message}` : issue.message, field: path || undefined };
+  // Echo a well-formed transaction even when the rest is refused, so the sender can match the error.
+  const t = (raw as { transaction?: unknown } | null)?.transaction;
+  const transaction = typeof t === 'string' && t.length <= 128 ? t : undefined;
+  return { ok: false, error: path ? `${path}: ${issue.message}` : issue.message, field: path || undefined, transaction };
 }
 
 /** `vigil/display/<id>/layout/error`: why a `…/layout/set` was refused (nothing changed). */

@@ -96,8 +96,8 @@ export class Acl {
    * Per-message filter for what `p` receives (aedes `authorizeForward`): camera topics
    * of cameras it cannot see, events of such cameras, zone counts touching them, camera
    * configs (credentials, sealed), recording segments and exports of such cameras, event
-   * images and component internals for limited principals, and bridge traffic for
-   * non-admins are dropped.
+   * images, component internals and display bundles (their media tokens) for limited
+   * principals, and bridge traffic for non-admins are dropped.
    * @param zoneCameras zone → cameras that define it.
    */
   canReceive(p: Principal, topic: string, payload: Buffer, zoneCameras: (zone: string) => string[]): boolean {
@@ -130,6 +130,8 @@ export class Acl {
       try { return canSeeCamera(p, String((JSON.parse(payload.toString()) as { camera?: unknown }).camera)); } catch { return false; }
     }
     if (area === 'bridge') return hasRole(p, 'admin');
+    // A display's bundle carries media tokens of the kiosk that may open any camera it shows.
+    if (area === 'display' && limited) return a.rest.join('/') !== 'layout/state';
     return true;
   }
 }

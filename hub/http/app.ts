@@ -22,6 +22,9 @@ import { recordingsRouter, type RecordingsRouterDeps } from './routes-recordings
 import { PLAYER_PAGE, PLAYER_SCRIPT } from './player-page.ts';
 import { liveRouter, type LiveOptions } from './live.ts';
 import { LIVE_PAGE, LIVE_PAGE_PATH, LIVE_SCRIPT, LIVE_SCRIPT_PATH } from './live-page.ts';
+import { wallRouter } from './routes-wall.ts';
+import { kioskRouter } from './kiosk-page.ts';
+import type { WallService } from '../services/wall-service.ts';
 
 const HLS_JS = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 import type { CameraService } from '../services/camera-service.ts';
@@ -41,6 +44,8 @@ export interface AppDeps {
   trustedProxies: string[];
   /** Mark cookies `Secure` (behind HTTPS). */
   secureCookies: boolean;
+  /** Layouts, kiosks, displays, pairing and activation. */
+  wall: WallService;
   /** Playback and exports. */
   recordings: RecordingsRouterDeps;
   /** Live view (MJPEG routes; the MSE WebSocket is attached to the server by the hub). */
@@ -86,11 +91,13 @@ export function createApp(d: AppDeps): Express {
   app.use('/api/events', eventsRouter(d.events, d.eventStore, d.auth));
   app.use('/api', adminRouter(d.auth, d.events));
   app.use('/api', recordingsRouter(d.recordings));
+  app.use('/api', wallRouter(d.wall, d.auth));
   app.use('/api', notFound);
   app.get('/', (_req, res) => { res.type('html').send(STATUS_PAGE); });
   app.get('/app.js', (_req, res) => { res.type('text/javascript').send(PAGE_SCRIPT); });
   app.get(LIVE_PAGE_PATH, (_req, res) => { res.type('html').send(LIVE_PAGE); });
   app.get(LIVE_SCRIPT_PATH, (_req, res) => { res.type('text/javascript').send(LIVE_SCRIPT); });
+  app.use('/kiosk', kioskRouter());
   app.get('/player.html', (_req, res) => { res.type('html').send(PLAYER_PAGE); });
   app.get('/player.js', (_req, res) => { res.type('text/javascript').send(PLAYER_SCRIPT); });
   app.get('/vendor/hls.min.js', (_req, res) => { res.sendFile(HLS_JS, { maxAge: '7d' }); });

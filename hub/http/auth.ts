@@ -79,8 +79,9 @@ export function assertCamera(p: Principal | undefined, camera: string): void {
 
 /**
  * A media token (`?token=`) judged for `camera` (and, for event files, `eventId`): it must
- * be valid and unexpired, scoped to that camera or that event, and its owner (a user or
- * an API key, looked up now: a revoked key's tokens stop) must still see the camera.
+ * be valid and unexpired, scoped to that camera or that event, and its owner (a user, an
+ * API key or a kiosk device, looked up now: a revoked key's or kiosk's tokens stop) must
+ * still see the camera (a kiosk's tokens are minted only for its bundles' cameras).
  */
 async function mediaTokenVerdict(auth: AuthService, token: string | null | undefined, camera: string, eventId?: string): Promise<'ok' | 'unauthenticated' | 'not_found'> {
   if (!token) return 'unauthenticated';
@@ -88,7 +89,9 @@ async function mediaTokenVerdict(auth: AuthService, token: string | null | undef
   if (!claims) return 'unauthenticated';
   const owner = await auth.mediaOwner(claims.sub);
   const scoped = claims.cam === camera || (eventId !== undefined && claims.evt === eventId);
-  return scoped && owner && canSeeCamera(owner, camera) ? 'ok' : 'not_found';
+  // A kiosk's tokens are minted by the hub for the cameras of its displays' bundles (wall-service.ts).
+  const ownerSees = owner && (canSeeCamera(owner, camera) || (owner.kind === 'device' && owner.deviceKind === 'kiosk'));
+  return scoped && ownerSees ? 'ok' : 'not_found';
 }
 
 /**
