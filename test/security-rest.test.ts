@@ -45,6 +45,10 @@ beforeAll(async () => {
     expect(k.status).toBe(201);
     cred[who] = { apiKey: k.body.key };
   }
+  // The camera wall: a layout showing front, and a paired kiosk's display.
+  expect((await api(h.baseUrl, 'POST', '/api/layouts', { id: 'wall-front', name: 'Front', preset: 'fullscreen', cells: [{ type: 'camera', camera: 'front' }] })).status).toBe(201);
+  const ticket = await api(h.baseUrl, 'POST', '/api/kiosks/pairing', {}, null);
+  expect((await api(h.baseUrl, 'POST', '/api/kiosks/pair', { code: ticket.body.code, id: 'k1' })).status).toBe(201);
   const repo = new EventsRepo((h.hub as unknown as { ds: import('typeorm').DataSource }).ds);
   await repo.upsert(event(FRONT_EVT, 'front'));
   await repo.upsert(event(BACK_EVT, 'back'));
@@ -101,6 +105,23 @@ const ROUTES: Array<[string, string, unknown, Expect]> = [
   ['GET', '/api/exports', undefined, { _: 200, anon: 401 }],
   ['POST', '/api/exports', { camera: 'front', start: 1, end: 60 }, { _: 403, anon: 401, operator: 202, admin: 202, keyControl: 202, keyAdmin: 202 }],
   ['DELETE', '/api/exports/nope', undefined, { _: 403, anon: 401, operator: 404, admin: 404, keyControl: 404, keyAdmin: 404 }],
+  ['GET', '/api/layouts', undefined, { _: 200, anon: 401 }],
+  ['GET', '/api/layouts/wall-front', undefined, seen(200, ['viewerNone', 'keyReadBack'])],
+  ['POST', '/api/layouts', { id: 'l', name: 'L', preset: 'fullscreen' }, adminOnly(201)],
+  ['PUT', '/api/layouts/nope', { name: 'L', preset: 'fullscreen' }, adminOnly(404)],
+  ['DELETE', '/api/layouts/nope', undefined, adminOnly(404)],
+  ['POST', '/api/kiosks/pairing', {}, 201],
+  ['GET', '/api/kiosks/pairing/nope', undefined, 401],
+  ['POST', '/api/kiosks/pair', { code: 'XXXXXX' }, adminOnly(404)],
+  ['GET', '/api/kiosks', undefined, adminOnly(200)],
+  ['GET', '/api/kiosks/k1', undefined, adminOnly(200)],
+  ['DELETE', '/api/kiosks/nope', undefined, adminOnly(404)],
+  ['POST', '/api/kiosks/nope/displays', { id: 'd2', name: 'D2', width: 800, height: 600 }, adminOnly(404)],
+  ['GET', '/api/displays', undefined, { _: 200, anon: 401 }],
+  ['GET', '/api/displays/k1-hdmi-0', undefined, { _: 200, anon: 401 }],
+  ['PATCH', '/api/displays/k1-hdmi-0', { name: 'Wall' }, adminOnly(200)],
+  ['POST', '/api/displays/k1-hdmi-0/activate', { layout: 'wall-front' }, { _: 403, anon: 401, operator: 200, admin: 200, keyControl: 200, keyAdmin: 200 }],
+  ['GET', '/api/displays/k1-hdmi-0/bundle', undefined, { _: 404, anon: 401, admin: 200, keyAdmin: 200 }],
   ['POST', '/api/auth/totp/setup', undefined, { _: 403, anon: 401, viewerFront: 200, viewerNone: 200, operator: 200, admin: 200 }],
 ];
 
@@ -110,7 +131,7 @@ describe.each(ROUTES)('%s %s', (method, path, body, expected) => {
     // Names must be unique per principal where a route creates something.
     const b = body && typeof body === 'object' && 'name' in body && method === 'POST' && path === '/api/cameras' ? { ...body, name: `x-${who.toLowerCase()}` }
       : body && typeof body === 'object' && 'username' in body ? { ...body, username: `u-${who}` }
-      : body && typeof body === 'object' && 'id' in body && path === '/api/devices' ? { ...body, id: `d-${who.toLowerCase()}` }
+      : body && typeof body === 'object' && 'id' in body && (path === '/api/devices' || path === '/api/layouts') ? { ...body, id: `d-${who.toLowerCase()}` }
       : body;
     const res = await api(h.baseUrl, method, path, b, cred[who] ?? null);
     expect(res.status, `${method} ${path} as ${who}: ${JSON.stringify(res.body)?.slice(0, 200)}`).toBe(want);

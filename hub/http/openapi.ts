@@ -1,6 +1,8 @@
 /** The OpenAPI 3.1 document served at `/api/openapi.json`. Schemas come from the zod schemas. */
 import { z } from 'zod';
 import { cameraConfig } from '../../components/protocol/camera-config.ts';
+import { bundle, display, layout, layoutInput } from '../../components/protocol/layout.ts';
+import { pairRequest, pairingStart } from '../../components/protocol/pairing.ts';
 
 const err = { $ref: '#/components/schemas/Error' };
 const errResp = (d: string) => ({ description: d, content: { 'application/json': { schema: err } } });
@@ -11,6 +13,9 @@ const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'strin
 /** Builds the document; `version` is the hub's version. */
 export function openApiDocument(version: string): object {
   const camera = z.toJSONSchema(cameraConfig, { io: 'input', unrepresentable: 'any' });
+  const schema = (t: z.ZodType, io: 'input' | 'output' = 'output') => z.toJSONSchema(t, { io, unrepresentable: 'any' });
+  const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+  const body = (s: object) => ({ required: true, content: { 'application/json': { schema: s } } });
   return {
     openapi: '3.1.0',
     info: { title: 'Vigil REST API', version, description: 'See docs/api.md. Errors are `{error: {code, message, field?}}`.' },
@@ -79,6 +84,26 @@ export function openApiDocument(version: string): object {
       '/api/events/{id}': { parameters: [idParam], get: { summary: 'One event', responses: { 200: json({ $ref: '#/components/schemas/Event' }), 404: errResp('unknown event') } } },
       '/api/events/{id}/snapshot.jpg': { parameters: [idParam, { name: 'crop', in: 'query', schema: { type: 'string', enum: ['0', '1'] } }], get: { summary: 'Best snapshot with the box drawn (crop=1: the object crop)', responses: { 200: { description: 'JPEG', content: { 'image/jpeg': {} } }, 404: errResp('no snapshot') } } },
       '/api/events/{id}/thumbnail.jpg': { parameters: [idParam], get: { summary: 'The object crop', responses: { 200: { description: 'JPEG', content: { 'image/jpeg': {} } }, 404: errResp('no snapshot') } } },
+      '/api/layouts': {
+        get: { summary: 'Layouts whose cameras the caller sees (viewer+)', responses: { 200: json({ type: 'array', items: ref('Layout') }) } },
+        post: { summary: 'Create a layout from regions or a preset with cells (admin)', requestBody: body(ref('LayoutInput')), responses: { 201: json(ref('Layout'), 'Created'), 400: errResp('invalid layout (field named)'), 409: errResp('id taken') } },
+      },
+      '/api/layouts/{id}': {
+        parameters: [idParam],
+        get: { summary: 'One layout', responses: { 200: json(ref('Layout')), 404: errResp('unknown') } },
+        put: { summary: 'Replace a layout; displays showing it get it at once (admin)', requestBody: body(ref('LayoutInput')), responses: { 200: json(ref('Layout')), 400: errResp('invalid'), 404: errResp('unknown') } },
+        delete: { summary: 'Delete a layout (admin)', responses: { 204: { description: 'Deleted' }, 404: errResp('unknown') } },
+      },
+      '/api/kiosks/pairing': { post: { summary: 'A kiosk asks for a pairing code (no auth; RFC 8628 style)', security: [], requestBody: body(schema(pairingStart, 'input')), responses: { 201: json({ type: 'object', properties: { pairing_id: { type: 'string' }, code: { type: 'string' }, poll_secret: { type: 'string' }, expires_in: { type: 'number' }, interval: { type: 'number' } } }, 'Ticket'), 409: errResp('too many waiting') } } },
+      '/api/kiosks/pairing/{id}': { parameters: [idParam, { name: 'X-Pairing-Secret', in: 'header', required: true, schema: { type: 'string' } }], get: { summary: 'The kiosk polls: pending, then once its credential and displays', security: [], responses: { 200: json({ type: 'object' }), 401: errResp('wrong secret'), 404: errResp('expired or collected') } } },
+      '/api/kiosks/pair': { post: { summary: 'Pair the kiosk showing a code (admin)', requestBody: body(schema(pairRequest, 'input')), responses: { 201: json(ref('Kiosk'), 'Paired'), 404: errResp('no kiosk shows that code'), 409: errResp('id taken') } } },
+      '/api/kiosks': { get: { summary: 'Kiosks with their displays (admin)', responses: { 200: json({ type: 'array', items: ref('Kiosk') }) } } },
+      '/api/kiosks/{id}': { parameters: [idParam], get: { summary: 'One kiosk (admin)', responses: { 200: json(ref('Kiosk')), 404: errResp('unknown') } }, delete: { summary: 'Remove a kiosk: credential revoked, displays deleted, retained bundles cleared (admin)', responses: { 204: { description: 'Removed' }, 404: errResp('unknown') } } },
+      '/api/kiosks/{id}/displays': { parameters: [idParam], post: { summary: 'Add a display to a kiosk (admin)', requestBody: body({ type: 'object', required: ['id', 'name', 'width', 'height'] }), responses: { 201: json(ref('Display'), 'Created'), 409: errResp('id taken') } } },
+      '/api/displays': { get: { summary: 'Displays (viewer+)', responses: { 200: json({ type: 'array', items: ref('Display') }) } } },
+      '/api/displays/{id}': { parameters: [idParam], get: { summary: 'One display', responses: { 200: json(ref('Display')), 404: errResp('unknown') } }, patch: { summary: 'Rename or resize (admin)', requestBody: body({ type: 'object' }), responses: { 200: json(ref('Display')) } } },
+      '/api/displays/{id}/activate': { parameters: [idParam], post: { summary: 'Activate a layout (id or a whole layout) on a display (operator+); the bundle is published retained on vigil/display/<id>/layout/state', requestBody: body({ type: 'object', required: ['layout'], properties: { layout: { oneOf: [{ type: 'string' }, ref('Layout')] } } }), responses: { 200: json(ref('Bundle'), 'The bundle without stream URLs'), 400: errResp('invalid'), 404: errResp('unknown display or layout') } } },
+      '/api/displays/{id}/bundle': { parameters: [idParam], get: { summary: 'The current bundle with fresh media tokens (the display’s kiosk as bearer, or admin)', responses: { 200: json(ref('Bundle')), 404: errResp('unknown, or no layout shown') } } },
     },
     security: [{ session: [] }, { bearer: [] }, { apiKey: [] }],
     components: {
@@ -91,6 +116,11 @@ export function openApiDocument(version: string): object {
       schemas: {
         Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } } } },
         CameraInput: camera,
+        Layout: schema(layout),
+        LayoutInput: schema(layoutInput, 'input'),
+        Display: schema(display),
+        Kiosk: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, created_at: { type: 'number' }, displays: { type: 'array', items: ref('Display') } } },
+        Bundle: schema(bundle),
         Camera: { allOf: [{ $ref: '#/components/schemas/CameraInput' }], description: 'As CameraInput, without username/password, plus has_credentials' },
         Event: {
           type: 'object',
