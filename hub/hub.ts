@@ -166,7 +166,7 @@ export class Hub {
       this.httpService(),
       this.rulesService(),
       ...(config.camera.enabled ? [this.componentService('camera', (ctx) => new CameraComponent(ctx, {
-        recordingsRoot: this.recordingsRoot, liveSink: (c) => this.live.ensure(c).sink(), liveRelease: (c) => { this.live.delete(c); },
+        recordingsRoot: this.recordingsRoot, liveSink: (c, s) => this.live.source(c, s).sink(), liveRelease: (c, s) => { this.live.release(c, s); },
       }))] : []),
       ...(config.detector.enabled ? [this.componentService('detector', (ctx) => new DetectorComponent(ctx, {
         workers: config.detector.workers, backend: config.detector.backend, minScore: config.detector.min_score,

@@ -18,7 +18,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Fmp4Splitter, isSyncSampleFlags, type Fmp4FragmentUnit, type Fmp4Unit } from '../hub/live/fmp4.ts';
-import { LiveFeed, LiveRegistry, type ViewerSink } from '../hub/live/live-feed.ts';
+import { LiveFeed, LiveRegistry, liveFeedKey, type ViewerSink } from '../hub/live/live-feed.ts';
 import { errorHandler } from '../hub/http/errors.ts';
 import { attachLive, liveRouter, MJPEG_BOUNDARY, type LiveAttachment, type LiveAuthResult } from '../hub/http/live.ts';
 import { LIVE_PAGE, LIVE_PAGE_PATH, LIVE_SCRIPT, LIVE_SCRIPT_PATH } from '../hub/http/live-page.ts';
@@ -198,7 +198,8 @@ describe('LiveFeed policy', () => {
 
   it('sends init, then starts each viewer at a keyframe; a lagging viewer skips to a keyframe after draining, others unaffected', () => {
     let now = 0;
-    const feed = new LiveFeed('cam', { now: () => now, maxBufferedBytes: 1 << 20, minHighWaterBytes: 100_000, lowWaterBytes: 10_000 });
+    // GOP cache off: a viewer joining mid-GOP waits for the next keyframe (the cache has its own test below).
+    const feed = new LiveFeed('cam', { now: () => now, maxBufferedBytes: 1 << 20, minHighWaterBytes: 100_000, lowWaterBytes: 10_000, gopCacheBytes: 0 });
     const early = new FakeSink();
     feed.addMseViewer(early);
     expect(early.got).toHaveLength(0); // nothing before ffmpeg's init segment
@@ -233,6 +234,66 @@ describe('LiveFeed policy', () => {
     feed.pushFmp4(frags[15]!.data); // K
     expect(early.inits).toBe(2);
     expect(early.got.slice(-2)).toEqual([init.data, frags[15]!.data]);
+  });
+
+  it('GOP cache: a new viewer gets init + the fragments since the newest keyframe at once; bounded in bytes and ms; dropped on restart; never a P-frame after a gap', () => {
+    let now = 0;
+    const data = (from: number, to: number) => frags.slice(from, to).map((f) => f.data);
+    const feed = new LiveFeed('cam', { now: () => now, maxBufferedBytes: 1 << 20, minHighWaterBytes: 100_000, lowWaterBytes: 10_000 });
+    const push = (from: number, to: number) => { for (let i = from; i < to; i++) { now += 200; feed.pushFmp4(frags[i]!.data); } };
+    feed.pushFmp4(init.data);
+    const first = new FakeSink();
+    feed.addMseViewer(first);
+    expect(first.got).toEqual([init.data]); // nothing cached yet
+    push(0, 3); // K P P
+    const a = new FakeSink();
+    feed.addMseViewer(a);
+    expect(a.got).toEqual([init.data, ...data(0, 3)]);
+    expect(feed.stats).toMatchObject({ gopCachedFragments: 3, gopCacheHits: 1, gopCachedBytes: data(0, 3).reduce((n, b) => n + b.length, 0) });
+    push(3, 7); // P P K(5) P
+    expect(a.got.slice(1)).toEqual(data(0, 7)); // the cache, then every fragment: no gap, no duplicate
+    expect(first.got.slice(1)).toEqual(data(0, 7));
+    const b = new FakeSink();
+    feed.addMseViewer(b);
+    expect(b.got).toEqual([init.data, ...data(5, 7)]); // the cache restarted at keyframe 5
+    // A viewer already above the high-water mark when it joins gets no cache and waits for a keyframe.
+    const busy = new FakeSink();
+    busy.backlog = 2 << 20;
+    feed.addMseViewer(busy);
+    expect(busy.got).toEqual([init.data]);
+    busy.backlog = 0;
+    push(7, 11); // P P P K(10)
+    expect(busy.got.slice(1)).toEqual(data(10, 11));
+    // A viewer started from the cache that lags skips to a keyframe like any other.
+    b.backlog = 2 << 20;
+    push(11, 12);
+    b.backlog = 0;
+    push(12, 16); // P P P K(15)
+    expect(b.got.slice(1)).toEqual([...data(5, 11), ...data(15, 16)]);
+    // ffmpeg restarts: the cache goes with the old init segment.
+    feed.reset();
+    feed.pushFmp4(init.data);
+    const c = new FakeSink();
+    feed.addMseViewer(c);
+    push(16, 17); // P: nothing to start from, nothing cached
+    expect(c.got).toEqual([init.data]);
+    expect(feed.stats.gopCachedFragments).toBe(0);
+
+    // Bounds: a GOP past gopCacheBytes or gopCacheMs is not cached (until the next keyframe).
+    const bounded = (opts: { gopCacheBytes?: number; gopCacheMs?: number }) => {
+      const f = new LiveFeed('cam', opts);
+      f.pushFmp4(init.data);
+      const cached: number[] = [];
+      for (let i = 0; i < 7; i++) { f.pushFmp4(frags[i]!.data); cached.push(f.stats.gopCachedFragments); }
+      const late = new FakeSink();
+      f.addMseViewer(late);
+      return { cached, overflows: f.stats.gopCacheOverflows, late: late.got.length };
+    };
+    const twoFragments = frags[0]!.data.length + frags[1]!.data.length;
+    // 200 ms fragments: K+P fit, the third fragment of the GOP overflows; keyframe 5 starts over.
+    expect(bounded({ gopCacheBytes: twoFragments })).toEqual({ cached: [1, 2, 0, 0, 0, 1, 2], overflows: 1, late: 3 });
+    expect(bounded({ gopCacheMs: 500 })).toEqual({ cached: [1, 2, 0, 0, 0, 1, 2], overflows: 1, late: 3 });
+    expect(bounded({ gopCacheBytes: 0 })).toEqual({ cached: [0, 0, 0, 0, 0, 0, 0], overflows: 0, late: 1 });
   });
 
   it('closes a viewer that stays lagging without draining', () => {
@@ -282,6 +343,31 @@ describe('LiveFeed policy', () => {
     expect(s.closed).toBe(true);
     expect(reg.get('a')).toBeUndefined();
     expect(reg.delete('a')).toBe(false);
+  });
+
+  it('registry: main is keyed by camera name, sub by <cam>@sub; sub falls back to main until a producer makes it; release closes both', () => {
+    const reg = new LiveRegistry();
+    const main = reg.source('a', 'main');
+    expect(reg.get('a')).toBe(main);
+    expect(liveFeedKey('a', 'main')).toBe('a');
+    expect(liveFeedKey('a', 'sub')).toBe('a@sub');
+    expect(reg.forViewer('a', 'sub')).toEqual({ feed: main, stream: 'main' });
+    expect(reg.names()).toEqual(['a']); // a viewer never creates a sub feed
+    const sub = reg.source('a', 'sub');
+    expect(reg.get('a@sub')).toBe(sub);
+    expect(reg.forViewer('a', 'sub')).toEqual({ feed: sub, stream: 'sub' });
+    expect(reg.forViewer('a', 'main')).toEqual({ feed: main, stream: 'main' });
+    const [mainViewer, subViewer] = [new FakeSink(), new FakeSink()];
+    main.addMseViewer(mainViewer);
+    sub.addMseViewer(subViewer);
+    expect(reg.release('a', 'sub')).toBe(true);
+    expect([mainViewer.closed, subViewer.closed]).toEqual([false, true]);
+    expect(reg.forViewer('a', 'sub').feed).toBe(main);
+    reg.source('a', 'sub');
+    expect(reg.release('a')).toBe(true);
+    expect(mainViewer.closed).toBe(true);
+    expect(reg.names()).toEqual([]);
+    expect(reg.release('a')).toBe(false);
   });
 });
 

@@ -7,7 +7,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { cameraConfig, type CameraConfig } from '../protocol/camera-config.ts';
 import type { Component, ComponentContext } from '../protocol/component.ts';
 import { SecretBox } from '../protocol/secret-box.ts';
-import { CameraRunner, type LiveSink } from './camera-runner.ts';
+import { CameraRunner, type LiveSink, type LiveStream } from './camera-runner.ts';
+import { liveStreamUrls } from '../protocol/camera-config.ts';
 
 /** Settings of the camera component. */
 export interface CameraComponentOptions {
@@ -17,10 +18,18 @@ export interface CameraComponentOptions {
   componentId?: string;
   /** Recordings root: cameras with `record.enabled` write segments under it. */
   recordingsRoot?: string;
-  /** The in-process live view's sink for a camera (MSE fMP4 and JPEG frames). */
-  liveSink?: (camera: string) => LiveSink | undefined;
-  /** Called when a camera stops for good (removed or disabled): its live viewers are closed. */
-  liveRelease?: (camera: string) => void;
+  /**
+   * The in-process live view's sink for one live stream of a camera: `main` gets the main
+   * fMP4 and the JPEG frames; `sub` (asked for only when the camera has a distinct sub
+   * stream, `paths.detect` ≠ the main live URL) gets the sub fMP4.
+   */
+  liveSink?: (camera: string, stream: LiveStream) => LiveSink | undefined;
+  /**
+   * Called when a camera's live stream ends for good, so its viewers are closed: with no
+   * `stream` when the camera is removed or disabled (release both streams); with `'sub'`
+   * when a config change leaves it without a distinct sub stream.
+   */
+  liveRelease?: (camera: string, stream?: LiveStream) => void;
 }
 
 /** Interval of `vigil/component/<id>/state`, ms. */
@@ -98,14 +107,20 @@ export class CameraComponent implements Component {
     }
     const current = this.runners.get(name);
     if (current && next && isDeepStrictEqual(current.config, next)) return;
+    const hasSub = next !== undefined && liveStreamUrls(next).sub !== undefined;
     if (current) {
       await current.stop();
       this.runners.delete(name);
       if (!next) this.opts.liveRelease?.(name);
+      else if (!hasSub && liveStreamUrls(current.config).sub) this.opts.liveRelease?.(name, 'sub');
       log.info(next ? 'camera config changed; restarting' : 'camera removed or disabled; stopped');
     }
     if (next && (next.paths.detect ?? next.paths.live ?? next.paths.record)) {
-      const runner = new CameraRunner(next, this.ctx.bus, this.ctx.topics, log, { recordingsRoot: this.opts.recordingsRoot, live: this.opts.liveSink?.(name) });
+      const runner = new CameraRunner(next, this.ctx.bus, this.ctx.topics, log, {
+        recordingsRoot: this.opts.recordingsRoot,
+        live: this.opts.liveSink?.(name, 'main'),
+        liveSub: hasSub ? this.opts.liveSink?.(name, 'sub') : undefined,
+      });
       this.runners.set(name, runner);
       runner.start();
       log.info('camera started');

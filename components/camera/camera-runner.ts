@@ -1,13 +1,14 @@
 /**
  * One camera inside the camera component: one {@link CameraInput} (ffmpeg) per distinct
  * input URL of its path slots, carrying detect frames, recording segments and the live
- * fMP4 stream as needed; motion detection; the motion-gated frames for the detector; the
- * low-rate `…/snapshot`; finished segments filed and announced on
- * `vigil/recorder/<cam>/segment`; availability and counters.
+ * fMP4 streams (main, and sub when the camera has a distinct one) as needed; motion
+ * detection; the motion-gated frames for the detector; the low-rate `…/snapshot`;
+ * finished segments filed and announced on `vigil/recorder/<cam>/segment`; availability
+ * and counters.
  */
 import sharp from 'sharp';
 import type { Logger } from 'pino';
-import type { CameraConfig } from '../protocol/camera-config.ts';
+import { liveStreamUrls, type CameraConfig } from '../protocol/camera-config.ts';
 import type { Bus } from '../protocol/bus.ts';
 import type { Topics } from '../protocol/topics.ts';
 import { encodeFrame } from '../protocol/frame-codec.ts';
@@ -33,27 +34,39 @@ export interface LiveSink {
   jpeg(jpeg: Buffer, ts: number): void;
 }
 
+/** A camera's live streams: `main` (big view) and `sub` (small view, when the camera has a distinct one). */
+export type LiveStream = 'main' | 'sub';
+
 /** Options of a runner beyond its config. */
 export interface CameraRunnerOptions {
   /** Recordings root (segments are written under it when `record.enabled`). */
   recordingsRoot?: string;
+  /** Sink of the main live stream: its fMP4, and the JPEGs of the detect frames (MJPEG is main-only). */
   live?: LiveSink;
+  /** Sink of the sub live stream (fMP4 only); unused when {@link liveStreamUrls} has no `sub`. */
+  liveSub?: LiveSink;
 }
 
-/** Which outputs each distinct input URL carries. */
-export function planInputs(config: CameraConfig, recordingsRoot?: string): Array<{ url: string; outputs: InputOutputs }> {
+/**
+ * Which outputs each distinct input URL carries: one entry (one ffmpeg) per URL, whatever
+ * reads it. `live` names the live stream an input's fMP4 output feeds, if any.
+ */
+export function planInputs(config: CameraConfig, recordingsRoot?: string): Array<{ url: string; outputs: InputOutputs; live?: LiveStream }> {
   const plan = new Map<string, InputOutputs>();
   const add = (url: string | undefined, o: InputOutputs) => { if (url) plan.set(url, { ...plan.get(url), ...o }); };
   const p = config.paths;
   add(p.detect ?? p.live ?? p.record, { detect: config.detect });
-  // Live fMP4 is `-c copy`: only from cameras (H.264/H.265 over RTSP); a file:// demo
-  // source (e.g. MPEG-4 part 2 in AVI) cannot be copied into MP4 — it gets MJPEG only.
-  const liveUrl = p.live ?? p.detect ?? p.record;
-  if (liveUrl && /^rtsps?:/i.test(liveUrl)) add(liveUrl, { live: true });
+  const live = liveStreamUrls(config);
+  add(live.main, { live: true });
+  add(live.sub, { live: true });
   if (config.record.enabled && recordingsRoot) {
     add(p.record ?? p.detect ?? p.live, { record: { dir: incomingDir(recordingsRoot, config.name), segmentSeconds: config.record.segment_seconds } });
   }
-  return [...plan].map(([url, outputs]) => ({ url, outputs }));
+  const streamOf = (url: string): LiveStream | undefined => (url === live.main ? 'main' : url === live.sub ? 'sub' : undefined);
+  return [...plan].map(([url, outputs]) => {
+    const stream = streamOf(url);
+    return stream ? { url, outputs, live: stream } : { url, outputs };
+  });
 }
 
 /** Runs one camera. `stop()` ends its ffmpeg processes and publishes `offline`. */
@@ -76,12 +89,12 @@ export class CameraRunner {
   constructor(readonly config: CameraConfig, private readonly bus: Bus, private readonly topics: Topics, private readonly logger: Logger, private readonly opts: CameraRunnerOptions = {}) {
     this.motion = new MotionDetector(config.motion, config.masks.filter((m) => m.applies_to !== 'objects').map((m) => m.coordinates));
     const plan = planInputs(config, opts.recordingsRoot);
-    this.inputs = plan.map(({ url, outputs }) => {
+    this.inputs = plan.map(({ url, outputs, live: stream }) => {
       const input = new CameraInput({ url: withCredentials(url, config.username, config.password), outputs, logger });
       if (outputs.detect) input.on('frame', (f: RawFrame) => this.onFrame(f));
       if (outputs.record) input.on('segment', (s: FinishedSegment) => void this.onSegment(s));
-      if (outputs.live && opts.live) {
-        const live = opts.live;
+      const live = stream === 'sub' ? opts.liveSub : stream === 'main' ? opts.live : undefined;
+      if (outputs.live && live) {
         input.on('fmp4', (chunk: Buffer) => live.fmp4(chunk));
         input.on('restart', () => live.reset());
       }

@@ -183,3 +183,22 @@ export type CameraConfigInput = z.input<typeof cameraConfig>;
 export function filterFor(cam: CameraConfig, label: string): ObjectFilter {
   return cam.objects.filters[label] ?? objectFilter.parse({});
 }
+
+const RTSP_URL = /^rtsps?:/i;
+
+/**
+ * The camera's live streams, by the URL each is read from. Live fMP4 is `-c copy`, so only
+ * cameras (H.264/H.265 over RTSP) have one; a `file://` demo source (e.g. MPEG-4 part 2 in
+ * AVI) cannot be copied into MP4 and gets MJPEG only.
+ * @returns `main`: `paths.live ?? paths.detect ?? paths.record` when it is rtsp(s);
+ *   `sub`: `paths.detect` when it is an rtsp(s) URL other than the main one (else
+ *   undefined: the camera has no distinct sub stream, and `sub` means `main`).
+ */
+export function liveStreamUrls(config: Pick<CameraConfig, 'paths'>): { main?: string; sub?: string } {
+  const p = config.paths;
+  const main = p.live ?? p.detect ?? p.record;
+  return {
+    main: main && RTSP_URL.test(main) ? main : undefined,
+    sub: p.detect && p.detect !== main && RTSP_URL.test(p.detect) ? p.detect : undefined,
+  };
+}

@@ -1,14 +1,19 @@
 /**
- * The live view page: `/live.html?camera=<name>&token=<media token>` (the token is
- * optional with a session cookie). Plays the camera's fMP4 over the live WebSocket with
- * Media Source Extensions, and falls back to the MJPEG stream in an `<img>` when MSE or
+ * The live view page: `/live.html?camera=<name>&token=<media token>&stream=main|sub`
+ * (the token is optional with a session cookie; `stream` defaults to `main` and is passed
+ * to the live WebSocket). Plays the camera's fMP4 over the live WebSocket with
+ * Media Source Extensions, seeks to the live edge (`buffered.end - 0.1` s) once the first
+ * fragments after an init segment are appended (the hub's GOP cache starts a viewer up to
+ * one GOP behind), and falls back to the MJPEG stream in an `<img>` when MSE or
  * the codec is unsupported, when no init segment comes within 5 s of connecting (a camera
  * without an fMP4 output), or with `&mode=mjpeg`. The script is served separately at
  * {@link LIVE_SCRIPT_PATH} because the CSP allows scripts from this origin only; MSE
  * plays from a `blob:` URL, so the CSP's `media-src` must allow `blob:`.
  *
- * For tests the page exposes `window.__live = { video, img, mode, frames, fragments,
- * bytes, lastError, lagMs }`: `mode` is `'mse'`, `'mjpeg'` or null (not started),
+ * For tests the page exposes `window.__live = { video, img, mode, stream, edgeSeeks, frames,
+ * fragments, bytes, lastError, lagMs }`: `mode` is `'mse'`, `'mjpeg'` or null (not started),
+ * `stream` the stream the hub serves (`'main'` or `'sub'`, from its init message),
+ * `edgeSeeks` how often it jumped to the live edge after an init segment,
  * `frames` counts video frames presented (requestVideoFrameCallback), `fragments` the
  * fMP4 messages received, `lastError` the last error text.
  */
@@ -42,12 +47,14 @@ export const LIVE_SCRIPT = `'use strict';
   const params = new URLSearchParams(location.search);
   const camera = params.get('camera') || '';
   const token = params.get('token');
+  const stream = params.get('stream');
   const query = token ? '?token=' + encodeURIComponent(token) : '';
+  const wsQuery = stream ? (query ? query + '&' : '?') + 'stream=' + encodeURIComponent(stream) : query;
   const base = '/api/cameras/' + encodeURIComponent(camera);
   const video = document.getElementById('live-video');
   const img = document.getElementById('live-img');
   const statusEl = document.getElementById('live-status');
-  const live = { video, img, mode: null, frames: 0, fragments: 0, bytes: 0, lastError: null, lagMs: 0, reconnects: 0 };
+  const live = { video, img, mode: null, stream: null, edgeSeeks: 0, frames: 0, fragments: 0, bytes: 0, lastError: null, lagMs: 0, reconnects: 0 };
   window.__live = live;
   const status = (s) => { statusEl.textContent = s; };
   const fail = (e) => { live.lastError = String((e && e.message) || e); status(live.lastError); };
@@ -56,6 +63,8 @@ export const LIVE_SCRIPT = `'use strict';
   const MAX_LAG_S = 1.0;
   /** Land this far before the end of the buffer when jumping (s). */
   const EDGE_S = 0.25;
+  /** After an init segment, land this far before the end of the first appended fragments (s): the GOP cache starts us behind. */
+  const START_EDGE_S = 0.1;
   /** Keep this much played video in the SourceBuffer (s). */
   const KEEP_S = 4;
   /** More queued messages than this: the browser cannot keep up, start over. */
@@ -92,6 +101,8 @@ export const LIVE_SCRIPT = `'use strict';
   let retryMs = 1000;
   let gaveUp = false;
   let gotInit = false;
+  /** True from an init segment until the first fragments are appended and we seeked to the live edge. */
+  let seekEdge = false;
 
   const MS = window.MediaSource || window.ManagedMediaSource;
   if (params.get('mode') === 'mjpeg' || !MS) { startMjpeg(MS ? '' : 'no MSE'); return; }
@@ -106,7 +117,7 @@ export const LIVE_SCRIPT = `'use strict';
 
   function connect() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    ws = new WebSocket(proto + '//' + location.host + base + '/live' + query);
+    ws = new WebSocket(proto + '//' + location.host + base + '/live' + wsQuery);
     ws.binaryType = 'arraybuffer';
     status('connecting…');
     ws.onopen = () => {
@@ -118,7 +129,7 @@ export const LIVE_SCRIPT = `'use strict';
       if (typeof ev.data === 'string') {
         let m;
         try { m = JSON.parse(ev.data); } catch { return; }
-        if (m.type === 'init') { gotInit = true; setup(m.mime); }
+        if (m.type === 'init') { gotInit = true; live.stream = m.stream || null; setup(m.mime); }
         return;
       }
       live.fragments++;
@@ -159,6 +170,7 @@ export const LIVE_SCRIPT = `'use strict';
     }
     const source = new MS();
     ms = source;
+    seekEdge = true;
     video.disableRemotePlayback = true;
     const url = URL.createObjectURL(source);
     video.src = url;
@@ -169,7 +181,7 @@ export const LIVE_SCRIPT = `'use strict';
         sb = source.addSourceBuffer(mime);
         sb.mode = 'segments';
       } catch (e) { fail(e); return; }
-      sb.addEventListener('updateend', () => { chase(); pump(); });
+      sb.addEventListener('updateend', () => { toEdge(); chase(); pump(); });
       sb.addEventListener('error', () => fail('SourceBuffer error'));
       status('live');
       pump();
@@ -196,6 +208,16 @@ export const LIVE_SCRIPT = `'use strict';
         try { sb.remove(b.start(0), Math.max(b.start(0) + 0.1, video.currentTime - 1)); } catch {}
       } else fail(e);
     }
+  }
+
+  /** Once the burst after an init (init + cached GOP) is appended: jump to the live edge. */
+  function toEdge() {
+    if (!seekEdge || !sb || queue.length) return;
+    const b = sb.buffered;
+    if (!b.length) return;
+    seekEdge = false;
+    live.edgeSeeks++;
+    video.currentTime = Math.max(b.start(b.length - 1), b.end(b.length - 1) - START_EDGE_S);
   }
 
   /** Keeps playback at the live edge. */

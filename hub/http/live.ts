@@ -2,14 +2,28 @@
  * Live view transports on the hub's HTTP server, on top of the per-camera
  * {@link LiveFeed}s:
  *
- * - **MSE over WebSocket** (main path): `GET /api/cameras/<name>/live` with
- *   `Upgrade: websocket`. The server sends a text message
- *   `{"type":"init","codec":"avc1.42c01f","mime":"video/mp4; codecs=\"avc1.42c01f\""}`,
- *   then binary messages, each one whole ISO-BMFF unit: the init segment, then media
- *   fragments from a keyframe on. A new `init` text message later means the camera's
- *   ffmpeg restarted: the client starts over (new SourceBuffer). Pings every 30 s.
+ * - **MSE over WebSocket** (main path): `GET /api/cameras/<name>/live?stream=main|sub`
+ *   with `Upgrade: websocket`. `stream` picks the camera's main stream (default) or its
+ *   sub stream (`paths.detect` when it is a distinct RTSP URL: smaller, for the small
+ *   cells of a camera wall); a camera without a distinct sub stream answers `sub` with
+ *   its main stream. Any other `stream` value is refused with 400 JSON
+ *   (`validation_failed`, field `stream`). The server sends a text message
+ *   `{"type":"init","codec":"avc1.42c01f","mime":"video/mp4; codecs=\"avc1.42c01f\"","stream":"main"}`
+ *   (`stream`: the stream actually served), then binary messages, each one whole ISO-BMFF
+ *   unit: the init segment, then at once the fragments since the most recent keyframe
+ *   (the feed's GOP cache, first one a keyframe), then each new fragment. A new `init`
+ *   text message later means the camera's ffmpeg restarted: the client starts over (new
+ *   SourceBuffer). Pings every 30 s.
+ *
+ *   **Players should seek to the live edge**: thanks to the GOP cache a new viewer can
+ *   decode at once, but it starts with up to one GOP (e.g. 1–4 s) of video behind the
+ *   live edge. Once the first fragments are appended, set
+ *   `video.currentTime = buffered.end(buffered.length - 1) - 0.1` (the decoder still
+ *   starts from the cached keyframe; the frames before the edge are decoded, not shown).
+ *   `/live.html` does this.
  * - **MJPEG over HTTP** (fallback): `GET <mount>/:name/live.mjpeg`
  *   (`multipart/x-mixed-replace`), and `GET <mount>/:name/live.jpg`, the newest frame.
+ *   Main stream only (the JPEGs are the camera's detect frames); no `stream` parameter.
  *
  * Each request is checked by the `authorize` callback (the hub wires its session, bearer,
  * API-key or `?token=` media-token check). Backpressure is per viewer (see
@@ -22,7 +36,7 @@ import type { Duplex } from 'node:stream';
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { LiveRegistry, ViewerSink } from '../live/live-feed.ts';
+import { LIVE_STREAMS, type LiveRegistry, type LiveStream, type ViewerSink } from '../live/live-feed.ts';
 import { ApiError } from './errors.ts';
 
 /** Outcome of {@link LiveOptions.authorize}. */
@@ -36,7 +50,13 @@ export interface LiveOptions {
    * `?token=` from `req.url`). Answers map to 200 / 401 / 403 / 404. A rejection is a 500.
    */
   authorize: (req: IncomingMessage, camera: string) => Promise<LiveAuthResult>;
-  /** Feeds to serve (the hub's registry, shared with the in-process camera component). */
+  /**
+   * Feeds to serve (the hub's registry, shared with the in-process camera component).
+   * Whether a camera has a distinct sub stream is read from it: `?stream=sub` gets the
+   * sub feed when the camera's producer created one ({@link LiveRegistry.forViewer}),
+   * else the main feed — so no camera config is needed here, and a camera run by another
+   * process (no producer in this hub) behaves as it does for `main`.
+   */
   registry: LiveRegistry;
   /** Logger (connects, disconnects, refusals at debug; failures at warn). */
   logger: Logger;
@@ -72,10 +92,19 @@ export function mseMime(codec: string | undefined): string {
   return codec ? `video/mp4; codecs="${codec}"` : 'video/mp4';
 }
 
-/** Answers a refused upgrade with a plain HTTP response and closes the socket. */
-function refuseUpgrade(socket: Duplex, status: number, code: string, message: string): void {
+/**
+ * The `stream` query parameter of a live WebSocket URL.
+ * @returns `main` when absent, the stream when valid, undefined for any other value.
+ */
+export function parseLiveStream(value: string | null): LiveStream | undefined {
+  if (value === null) return 'main';
+  return (LIVE_STREAMS as readonly string[]).includes(value) ? (value as LiveStream) : undefined;
+}
+
+/** Answers a refused upgrade with a plain HTTP response (`{error: {code, message, field?}}`) and closes the socket. */
+function refuseUpgrade(socket: Duplex, status: number, code: string, message: string, field?: string): void {
   if (socket.destroyed) return;
-  const body = JSON.stringify({ error: { code, message } });
+  const body = JSON.stringify({ error: { code, message, ...(field ? { field } : {}) } });
   socket.once('finish', () => socket.destroy());
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
@@ -86,8 +115,10 @@ function refuseUpgrade(socket: Duplex, status: number, code: string, message: st
 /**
  * Serves the live WebSocket on `server`: handles `upgrade` events for
  * {@link LIVE_WS_PATH} only (other paths — `/mqtt`, `/rules/...` — are left to their
- * own listeners). Cross-origin upgrades (an `Origin` whose host is not the `Host`) are
- * refused with 403 unless the URL carries a `?token=` (cookies are ambient, tokens not).
+ * own listeners). `?stream=main|sub` picks the stream (default `main`; anything else is
+ * refused with 400 before authorization). Cross-origin upgrades (an `Origin` whose host
+ * is not the `Host`) are refused with 403 unless the URL carries a `?token=` (cookies are
+ * ambient, tokens not).
  * @returns a handle to count and drop clients.
  */
 export function attachLive(server: Server, opts: LiveOptions): LiveAttachment {
@@ -113,6 +144,11 @@ export function attachLive(server: Server, opts: LiveOptions): LiveAttachment {
       refuseUpgrade(socket, 400, 'bad_request', 'malformed camera name');
       return;
     }
+    const stream = parseLiveStream(url.searchParams.get('stream'));
+    if (!stream) {
+      refuseUpgrade(socket, 400, 'validation_failed', `stream must be one of ${LIVE_STREAMS.join(', ')}`, 'stream');
+      return;
+    }
     const origin = req.headers.origin;
     if (origin && !url.searchParams.has('token')) {
       let sameHost = false;
@@ -136,7 +172,7 @@ export function attachLive(server: Server, opts: LiveOptions): LiveAttachment {
           return;
         }
         if (socket.destroyed) return;
-        wss.handleUpgrade(req, socket, head, (ws) => serveMse(ws, camera));
+        wss.handleUpgrade(req, socket, head, (ws) => serveMse(ws, camera, stream));
       },
       (err: unknown) => {
         log.warn({ camera, err: (err as Error)?.message ?? String(err) }, 'live: authorize failed');
@@ -145,8 +181,8 @@ export function attachLive(server: Server, opts: LiveOptions): LiveAttachment {
     );
   };
 
-  const serveMse = (ws: WebSocket, camera: string): void => {
-    const feed = registry.ensure(camera);
+  const serveMse = (ws: WebSocket, camera: string, asked: LiveStream): void => {
+    const { feed, stream } = registry.forViewer(camera, asked);
     alive.set(ws, true);
     ws.on('pong', () => alive.set(ws, true));
     ws.on('error', () => ws.terminate());
@@ -165,16 +201,16 @@ export function attachLive(server: Server, opts: LiveOptions): LiveAttachment {
       },
       sendInit(init, codec) {
         if (ws.readyState !== ws.OPEN) return;
-        ws.send(JSON.stringify({ type: 'init', codec: codec ?? '', mime: mseMime(codec) }));
+        ws.send(JSON.stringify({ type: 'init', codec: codec ?? '', mime: mseMime(codec), stream }));
         ws.send(init, { binary: true });
       },
     };
     const remove = feed.addMseViewer(sink);
-    log.debug({ camera, viewers: feed.viewers }, 'live: MSE viewer connected');
+    log.debug({ camera, stream, viewers: feed.viewers }, 'live: MSE viewer connected');
     ws.on('close', () => {
       remove();
       if (killTimer) clearTimeout(killTimer);
-      log.debug({ camera, viewers: feed.viewers }, 'live: MSE viewer left');
+      log.debug({ camera, stream, viewers: feed.viewers }, 'live: MSE viewer left');
     });
   };
 
@@ -221,7 +257,9 @@ async function check(opts: LiveOptions, req: Request, camera: string): Promise<v
  *   waits up to 2 s for the next one (cameras may only encode JPEGs while wanted), and
  *   answers 503 `no_frame` when there is none.
  *
- * Refusals and errors are {@link ApiError}s for the hub's error middleware.
+ * Both serve the camera's main stream only (the JPEGs are its detect frames): there is
+ * no `stream` parameter here. Refusals and errors are {@link ApiError}s for the hub's
+ * error middleware.
  */
 export function liveRouter(opts: LiveOptions): express.Router {
   const registry = opts.registry;

@@ -5,11 +5,22 @@
  * re-encode) into {@link LiveFeed.pushFmp4} and JPEG frames into {@link LiveFeed.pushJpeg};
  * transports (WebSocket MSE, HTTP MJPEG) register {@link ViewerSink}s. Every viewer gets
  * the same Buffer objects (no per-viewer copy), and every viewer has its own
- * backpressure: a viewer that does not keep up loses frames, never the others.
+ * backpressure: a viewer that does not keep up loses frames, never the others. A camera
+ * has a main feed and, when it has a distinct sub stream, a sub feed ({@link LiveRegistry}).
  *
  * MSE policy (per viewer):
- * - a new viewer gets the init segment (as soon as there is one), then nothing until the
- *   next fragment that starts with a keyframe;
+ * - a new viewer gets the init segment (as soon as there is one), then at once the
+ *   **GOP cache** — the fragments since the most recent keyframe, so it can start
+ *   decoding without waiting up to one GOP — and from then on every new fragment. With
+ *   no usable cache (none yet, or dropped, see below) it gets nothing until the next
+ *   fragment that starts with a keyframe. The client thus starts up to one GOP behind
+ *   the live edge and should seek to the end of its buffer (see `hub/http/live.ts`);
+ * - the GOP cache holds at most {@link LiveFeedOptions.gopCacheBytes} (4 MiB) and
+ *   {@link LiveFeedOptions.gopCacheMs} (10 000 ms) of video: a GOP growing past either
+ *   bound drops the cache until the next keyframe (new viewers then wait for it, as
+ *   without a cache). It is also dropped on a new init segment and on {@link LiveFeed.reset};
+ *   a viewer whose queue is already above the high-water mark when it joins does not
+ *   get it;
  * - when its {@link ViewerSink.buffered} exceeds the high-water mark — the lower of
  *   {@link LiveFeedOptions.maxBufferedBytes} (2 MiB) and the bytes of
  *   {@link LiveFeedOptions.maxLagMs} (2000 ms) of this stream at its measured bitrate,
@@ -55,6 +66,10 @@ export interface LiveFeedOptions {
   lowWaterBytes?: number;
   /** A viewer lagging (MSE) or holding a pending frame (MJPEG) this long without draining is closed, ms. Default 30 000. */
   stallTimeoutMs?: number;
+  /** Largest GOP cache, bytes: a GOP growing past it is not cached (until the next keyframe). 0 turns the cache off. Default 4 MiB. */
+  gopCacheBytes?: number;
+  /** Longest GOP cache, ms of video (fragment durations, else arrival times): a longer GOP is not cached. Default 10 000. */
+  gopCacheMs?: number;
   /** `Date.now` substitute (tests). */
   now?: () => number;
 }
@@ -102,11 +117,20 @@ export interface LiveFeedStats {
   highWaterBytes: number;
   /** Measured stream bitrate, bytes per ms (0 until measured). */
   bytesPerMs: number;
+  /** MSE viewers that started from the GOP cache (instead of waiting for a keyframe). */
+  gopCacheHits: number;
+  /** GOPs dropped from the cache for exceeding its byte or time bound. */
+  gopCacheOverflows: number;
+  /** Fragments in the GOP cache now (0: no cache; else the first is a keyframe). */
+  gopCachedFragments: number;
+  /** Bytes in the GOP cache now. */
+  gopCachedBytes: number;
 }
 
 /**
- * The live fan-out of one camera: fMP4 for MSE viewers, JPEG for MJPEG viewers. All
- * methods are synchronous and never throw on viewer errors.
+ * The live fan-out of one camera stream: fMP4 for MSE viewers, JPEG for MJPEG viewers
+ * (JPEGs only reach a camera's main feed). All methods are synchronous and never throw on
+ * viewer errors.
  */
 export class LiveFeed {
   private readonly splitter = new Fmp4Splitter();
@@ -122,10 +146,14 @@ export class LiveFeed {
   private closed = false;
   private jpegWantedUntil = 0;
   private jpegWaiters: Array<(f: { jpeg: Buffer; ts: number } | undefined) => void> = [];
-  private readonly counters = { bytesIn: 0, fragments: 0, keyframes: 0, inits: 0, jpegs: 0, mseDropped: 0, jpegDropped: 0, stalledClosed: 0 };
+  /** The GOP cache: fragments since the newest keyframe (empty, or starting with a keyframe fragment). */
+  private gop: Buffer[] = [];
+  private gopBytes = 0;
+  private gopMs = 0;
+  private readonly counters = { bytesIn: 0, fragments: 0, keyframes: 0, inits: 0, jpegs: 0, mseDropped: 0, jpegDropped: 0, stalledClosed: 0, gopCacheHits: 0, gopCacheOverflows: 0 };
 
   /**
-   * @param camera camera name (for logs and the registry).
+   * @param camera registry key: the camera name for its main stream, `<cam>@sub` for its sub stream (see {@link liveFeedKey}).
    * @param options see {@link LiveFeedOptions}.
    */
   constructor(readonly camera: string, options: LiveFeedOptions = {}) {
@@ -135,6 +163,8 @@ export class LiveFeed {
       minHighWaterBytes: options.minHighWaterBytes ?? 512 * 1024,
       lowWaterBytes: options.lowWaterBytes ?? 64 * 1024,
       stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
+      gopCacheBytes: options.gopCacheBytes ?? 4 * 1024 * 1024,
+      gopCacheMs: options.gopCacheMs ?? 10_000,
     };
     this.now = options.now ?? Date.now;
   }
@@ -196,7 +226,7 @@ export class LiveFeed {
 
   /** Counters and current thresholds. */
   get stats(): LiveFeedStats {
-    return { ...this.counters, highWaterBytes: this.highWater(), bytesPerMs: this.bytesPerMsValue };
+    return { ...this.counters, highWaterBytes: this.highWater(), bytesPerMs: this.bytesPerMsValue, gopCachedFragments: this.gop.length, gopCachedBytes: this.gopBytes };
   }
 
   /** The MSE high-water mark now, bytes (see the module doc). */
@@ -258,8 +288,10 @@ export class LiveFeed {
   }
 
   /**
-   * Registers an MSE viewer: it gets the init segment now (if known), then fragments from
-   * the next keyframe on.
+   * Registers an MSE viewer: it gets the init segment now (if known) and the GOP cache
+   * (the fragments since the newest keyframe, first one a keyframe) right after it, then
+   * every new fragment; without a cache, fragments from the next keyframe on. Everything
+   * is queued synchronously, before this returns.
    * @returns the remover: call it when the connection ends (idempotent).
    */
   addMseViewer(sink: ViewerSink): () => void {
@@ -269,7 +301,17 @@ export class LiveFeed {
       return () => {};
     }
     this.mse.add(v);
-    if (this.init) this.sendInit(v, this.init);
+    if (this.init) {
+      this.sendInit(v, this.init);
+      if (this.gop.length && safeBuffered(sink) <= this.highWater()) {
+        v.state = 'live';
+        this.counters.gopCacheHits++;
+        for (const data of this.gop) {
+          v.sent++;
+          safe(() => sink.send(data));
+        }
+      }
+    }
     return () => { this.mse.delete(v); };
   }
 
@@ -306,6 +348,7 @@ export class LiveFeed {
     this.splitter.reset();
     this.init = undefined;
     this.lastFragmentMs = undefined;
+    this.dropGop();
     for (const v of this.mse) v.state = 'wait-init';
   }
 
@@ -327,6 +370,7 @@ export class LiveFeed {
     this.init = init;
     this.codecValue = codec;
     this.lastFragmentMs = undefined;
+    this.dropGop();
     for (const v of this.mse) this.sendInit(v, init);
   }
 
@@ -338,7 +382,7 @@ export class LiveFeed {
   private onFragment(f: Fmp4FragmentUnit): void {
     this.counters.fragments++;
     if (f.keyframe) this.counters.keyframes++;
-    this.measureRate(f);
+    this.cacheGop(f, this.measureRate(f));
     const high = this.highWater();
     const low = Math.min(this.opts.lowWaterBytes, high);
     const now = this.now();
@@ -371,16 +415,39 @@ export class LiveFeed {
     }
   }
 
-  /** Exponential average of the stream's bytes per ms of video (from fragment durations, else arrival times). */
-  private measureRate(f: Fmp4FragmentUnit): void {
+  /**
+   * Exponential average of the stream's bytes per ms of video (from fragment durations, else arrival times).
+   * @returns the duration taken for `f`, ms (0 when unknown).
+   */
+  private measureRate(f: Fmp4FragmentUnit): number {
     const now = this.now();
     let ms = f.durationMs;
     if (ms === undefined || !(ms > 0)) ms = this.lastFragmentMs !== undefined ? now - this.lastFragmentMs : undefined;
     this.lastFragmentMs = now;
-    if (ms === undefined || !(ms > 0)) return;
+    if (ms === undefined || !(ms > 0)) return 0;
     const rate = f.data.length / ms;
     // ~2 s of fragments at 5 fragments/s, so one keyframe fragment does not swing it.
     this.bytesPerMsValue = this.bytesPerMsValue ? this.bytesPerMsValue * 0.9 + rate * 0.1 : rate;
+    return ms;
+  }
+
+  /** Adds `f` (of `ms` ms) to the GOP cache: a keyframe starts it over, a P-frame fragment extends it; past a bound, it is dropped. */
+  private cacheGop(f: Fmp4FragmentUnit, ms: number): void {
+    if (f.keyframe) this.dropGop();
+    else if (!this.gop.length) return; // no keyframe cached: nothing a viewer could start from
+    this.gop.push(f.data);
+    this.gopBytes += f.data.length;
+    this.gopMs += ms;
+    if (this.gopBytes > this.opts.gopCacheBytes || this.gopMs > this.opts.gopCacheMs) {
+      if (this.opts.gopCacheBytes > 0) this.counters.gopCacheOverflows++;
+      this.dropGop();
+    }
+  }
+
+  private dropGop(): void {
+    this.gop = [];
+    this.gopBytes = 0;
+    this.gopMs = 0;
   }
 
   private sendJpeg(v: JpegViewer, jpeg: Buffer): void {
@@ -412,8 +479,32 @@ function safeBuffered(sink: ViewerSink): number {
 }
 
 /**
- * The hub's live feeds by camera name (one registry per hub, owned by its live service). Camera runners `ensure` a feed when their
- * ffmpeg starts; transports `get`/`ensure` it per viewer; deleting a camera `delete`s it.
+ * A camera's live streams: `main` (its `live` path slot, else `detect`, else `record`)
+ * and `sub` (its `detect` slot when that is a distinct RTSP URL: the smaller stream, for
+ * small cells of a camera wall).
+ */
+export type LiveStream = 'main' | 'sub';
+
+/** Every {@link LiveStream}, in order. */
+export const LIVE_STREAMS: readonly LiveStream[] = ['main', 'sub'];
+
+/**
+ * The {@link LiveRegistry} key of a camera's stream: `main` is the camera name itself,
+ * `sub` is `<camera>@sub` (camera names are `[a-z0-9_-]` slugs, so this never collides).
+ */
+export function liveFeedKey(camera: string, stream: LiveStream): string {
+  return stream === 'main' ? camera : `${camera}@${stream}`;
+}
+
+/**
+ * The hub's live feeds (one registry per hub, owned by its live service), keyed by
+ * {@link liveFeedKey}: the main stream by camera name, the sub stream by `<cam>@sub`.
+ * Camera runners get their feeds through {@link source} when their ffmpeg starts;
+ * transports ask {@link forViewer} per viewer; deleting a camera {@link release}s both.
+ *
+ * A sub feed exists only while a producer (the in-process camera component, for a camera
+ * with a distinct sub stream) has asked for it; viewers never create one, so its presence
+ * is what decides whether `sub` falls back to `main`.
  */
 export class LiveRegistry {
   private readonly feeds = new Map<string, LiveFeed>();
@@ -421,28 +512,58 @@ export class LiveRegistry {
   /** @param defaults options for every feed this registry creates. */
   constructor(private readonly defaults: LiveFeedOptions = {}) {}
 
-  /** The feed of `camera`, or undefined. */
-  get(camera: string): LiveFeed | undefined { return this.feeds.get(camera); }
+  /** The feed under `key` (a camera name for the main stream, see {@link liveFeedKey}), or undefined. */
+  get(key: string): LiveFeed | undefined { return this.feeds.get(key); }
 
-  /** The feed of `camera`, created (empty, waiting for ffmpeg) if missing. */
-  ensure(camera: string, options?: LiveFeedOptions): LiveFeed {
-    let f = this.feeds.get(camera);
+  /** The feed under `key` (see {@link get}), created (empty, waiting for ffmpeg) if missing. */
+  ensure(key: string, options?: LiveFeedOptions): LiveFeed {
+    let f = this.feeds.get(key);
     if (!f) {
-      f = new LiveFeed(camera, { ...this.defaults, ...options });
-      this.feeds.set(camera, f);
+      f = new LiveFeed(key, { ...this.defaults, ...options });
+      this.feeds.set(key, f);
     }
     return f;
   }
 
-  /** Closes the feed of `camera` (its viewers are disconnected) and forgets it. @returns whether it existed. */
-  delete(camera: string): boolean {
-    const f = this.feeds.get(camera);
+  /**
+   * The feed a camera's producer pushes `stream` into, created if missing (for the sub
+   * stream this is what makes `sub` viewers get the sub feed instead of the main one).
+   */
+  source(camera: string, stream: LiveStream): LiveFeed {
+    return this.ensure(liveFeedKey(camera, stream));
+  }
+
+  /**
+   * The feed a viewer of `camera`'s `stream` watches: `main` → the main feed (created if
+   * missing, so a viewer can wait for a camera that is starting); `sub` → the sub feed
+   * when a producer made one (see {@link source}), else the main feed.
+   * @returns the feed and the stream it carries (`main` when `sub` fell back).
+   */
+  forViewer(camera: string, stream: LiveStream): { feed: LiveFeed; stream: LiveStream } {
+    const sub = stream === 'sub' ? this.feeds.get(liveFeedKey(camera, 'sub')) : undefined;
+    return sub ? { feed: sub, stream: 'sub' } : { feed: this.ensure(camera), stream: 'main' };
+  }
+
+  /**
+   * Closes a camera's feeds (their viewers are disconnected) and forgets them.
+   * @param stream only this stream's feed; omitted: every stream's.
+   * @returns whether any existed.
+   */
+  release(camera: string, stream?: LiveStream): boolean {
+    let any = false;
+    for (const s of stream ? [stream] : LIVE_STREAMS) any = this.delete(liveFeedKey(camera, s)) || any;
+    return any;
+  }
+
+  /** Closes the feed under `key` (its viewers are disconnected) and forgets it. @returns whether it existed. */
+  delete(key: string): boolean {
+    const f = this.feeds.get(key);
     if (!f) return false;
-    this.feeds.delete(camera);
+    this.feeds.delete(key);
     f.close();
     return true;
   }
 
-  /** Camera names with a feed. */
+  /** Keys of the existing feeds (camera names, and `<cam>@sub` for sub streams). */
   names(): string[] { return [...this.feeds.keys()]; }
 }

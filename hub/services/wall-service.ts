@@ -17,7 +17,7 @@
 import type { Logger } from 'pino';
 import type { Bus } from '../../components/protocol/bus.ts';
 import type { Topics } from '../../components/protocol/topics.ts';
-import type { CameraConfig } from '../../components/protocol/camera-config.ts';
+import { liveStreamUrls, type CameraConfig } from '../../components/protocol/camera-config.ts';
 import {
   display as displaySchema, layout as layoutSchema, layoutFromInput, layoutInput, parseLayoutSet, streamKey,
   type Bundle, type Display, type Layout, type LayoutError, type StreamKey,
@@ -57,17 +57,6 @@ export const displayPatch = z.object({ name: displaySchema.shape.name, width: di
 export const displayCreate = displaySchema.pick({ id: true, name: true, width: true, height: true }).strict();
 /** `POST /api/displays/:id/activate` body. */
 export const activateBody = z.object({ layout: z.union([layoutSchema.shape.id, layoutSchema]) }).strict();
-
-/**
- * True when `cam` has a sub stream distinct from its main live stream: `paths.detect` is
- * RTSP and differs from the main live URL (`paths.live ?? paths.detect ?? paths.record`).
- * Without one, a cell asking for `sub` plays `main` (the same bytes; no second player).
- */
-export function hasSubStream(cam: CameraConfig): boolean {
-  const p = cam.paths;
-  const main = p.live ?? p.detect ?? p.record;
-  return !!p.detect && /^rtsps?:\/\//i.test(p.detect) && p.detect !== main;
-}
 
 export class WallService {
   readonly pairing = new PairingTickets();
@@ -283,7 +272,8 @@ export class WallService {
     const urls = new Map<string, string>();
     const wanted = (s: StreamKey): StreamKey => {
       const cam = this.d.camera(s.camera);
-      return s.stream === 'sub' && cam && !hasSubStream(cam) ? { camera: s.camera, stream: 'main' } : s;
+      // A camera without a distinct sub stream plays main for `sub` (the same bytes; no second player).
+      return s.stream === 'sub' && cam && !liveStreamUrls(cam).sub ? { camera: s.camera, stream: 'main' } : s;
     };
     // Tokens are async; compile is pure: mint every URL first, for every stream the compiler may ask for.
     for (const cam of new Set([...l.regions, ...hotLayouts.flatMap((h) => h.regions)].flatMap((r) => (r.cell?.type === 'camera' ? [r.cell.camera] : [])).concat(l.preload_camera_ids))) {
