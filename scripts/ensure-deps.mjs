@@ -3,11 +3,14 @@
  * Installs what `npm start` / `npm test` need and is missing, so both README commands
  * work on a fresh Debian machine with Node 20:
  *  - Debian packages through apt-get when root (otherwise prints the exact apt line and exits 1);
- *  - npm packages (`npm ci`) when node_modules is missing or older than package-lock.json.
+ *  - npm packages (`npm ci`) when node_modules is missing or older than package-lock.json;
+ *  - the kiosk page (`npm run build:kiosk` → kiosk-client/dist/) when it is missing or older
+ *    than any file of kiosk-client/src, components/protocol or kiosk-client/build.ts.
  * Usage: node scripts/ensure-deps.mjs hub|test
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
 const role = process.argv[2] ?? 'hub';
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -47,4 +50,15 @@ const marker = 'node_modules/.package-lock.json';
 if (!existsSync(marker) || mtime('package-lock.json') > mtime(marker) || !existsSync('node_modules/better-sqlite3/build/Release/better_sqlite3.node')) {
   console.log('Installing npm packages (npm ci; better-sqlite3 builds from source, ~2 min)…');
   execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit' });
+}
+
+/** Newest modification time (ms) of the files under `dir`, recursively. */
+const newest = (dir) => readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+  const p = join(dir, e.name);
+  return Math.max(m, e.isDirectory() ? newest(p) : mtime(p));
+}, 0);
+const kioskJs = 'kiosk-client/dist/kiosk.js';
+if (mtime(kioskJs) < Math.max(newest('kiosk-client/src'), newest('components/protocol'), mtime('kiosk-client/build.ts'), mtime('package-lock.json'))) {
+  console.log('Building the kiosk page (kiosk-client/dist/)…');
+  execFileSync('npm', ['run', '--silent', 'build:kiosk'], { stdio: 'inherit' });
 }

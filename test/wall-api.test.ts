@@ -234,10 +234,13 @@ describe('pairing and activation', () => {
     await viewer.close();
   });
 
-  it('removing the kiosk revokes its credential, its tokens and its retained topics', async () => {
+  it('removing the kiosk revokes its credential, drops its connection, its tokens and its retained topics', async () => {
     const url = lastBundle(display)!.cells.find((c) => c.type === 'camera') as { url: string };
+    const connected = await mqtt.connectAsync(h.mqttUrl, { protocolVersion: 4, username: 'wall1', password: paired.mqtt.password, reconnectPeriod: 0 });
+    const dropped = new Promise<void>((resolve) => connected.once('close', () => resolve()));
     expect((await api(h.baseUrl, 'DELETE', '/api/kiosks/wall1')).status).toBe(204);
     await rec.waitFor((x) => x.topic === `vigil/display/${display}/layout/state` && x.payload.length === 0, 5000, 'cleared bundle');
+    await dropped; // at once, not at its next reconnect
     await expect(mqtt.connectAsync(h.mqttUrl, { protocolVersion: 4, username: 'wall1', password: paired.mqtt.password, reconnectPeriod: 0 })).rejects.toThrow();
     expect(await upgradeStatus(`ws://127.0.0.1:${h.hub.httpPort}${url.url}`)).toBe(404);
     expect((await api(h.baseUrl, 'GET', '/api/kiosks/wall1')).status).toBe(404);

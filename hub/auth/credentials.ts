@@ -27,9 +27,26 @@ function parse(prefix: 'vgl' | 'vgd', key: string): { id: string; secret: string
   return m ? { id: m[1]!, secret: m[2]! } : null;
 }
 
+/** A revoked credential: an API key or a device, by id. */
+export interface Revocation { kind: 'apikey' | 'device'; id: string }
+
 export class CredentialStore {
   /** last_used_at is written at most once a minute per key. */
   private readonly lastWrite = new Map<string, number>();
+  private readonly revokedListeners = new Set<(r: Revocation) => void>();
+
+  /**
+   * Calls `listener` after each revocation (the broker drops the revoked principal's
+   * connected clients at once). @returns a function that removes the listener
+   */
+  onRevoked(listener: (r: Revocation) => void): () => void {
+    this.revokedListeners.add(listener);
+    return () => this.revokedListeners.delete(listener);
+  }
+
+  private revoked(r: Revocation): void {
+    for (const l of this.revokedListeners) l(r);
+  }
 
   constructor(private readonly ds: DataSource) {}
   private get keys() { return this.ds.getRepository(ApiKeyEntity); }
@@ -49,6 +66,7 @@ export class CredentialStore {
   /** Revokes a key. @throws NotFound */
   async revokeKey(id: string): Promise<void> {
     if (!(await this.keys.update({ id }, { revoked_at: Date.now() })).affected) throw new NotFound(`no API key ${id}`);
+    this.revoked({ kind: 'apikey', id });
   }
 
   /** A key by id, unless revoked (media tokens minted by a key are owned by it). */
@@ -85,6 +103,7 @@ export class CredentialStore {
   /** Revokes a device. @throws NotFound */
   async revokeDevice(id: string): Promise<void> {
     if (!(await this.devices.update({ id }, { revoked_at: Date.now() })).affected) throw new NotFound(`no device ${id}`);
+    this.revoked({ kind: 'device', id });
   }
 
   /** A device row (revoked ones too), or null. */

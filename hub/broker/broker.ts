@@ -28,6 +28,7 @@ export class EmbeddedBroker {
     this.aedes = aedes;
     aedes.on('clientError', (client, err) => this.opts.logger.debug({ clientId: client?.id, err: err.message }, 'mqtt client error'));
     aedes.on('connectionError', (client, err) => this.opts.logger.debug({ err: err.message }, 'mqtt connection error'));
+    aedes.on('clientDisconnect', (client) => this.opts.policy.forget(client));
     const tcp = createServer((socket) => aedes.handle(socket));
     this.tcp = tcp;
     await new Promise<void>((resolve, reject) => {
@@ -58,6 +59,7 @@ export class EmbeddedBroker {
 
   /** Closes listeners and aedes (connected clients are dropped, firing their wills). */
   async stop(): Promise<void> {
+    this.opts.policy.close();
     this.wss?.clients.forEach((c) => c.terminate());
     this.wss?.close();
     await new Promise<void>((resolve) => (this.aedes ? this.aedes.close(() => resolve()) : resolve()));

@@ -15,6 +15,7 @@ import type { AedesOptions, AedesPublishPacket, AuthenticateError, Client, Publi
 import type { Logger } from 'pino';
 import type { AuthService } from '../auth/auth-service.ts';
 import type { Principal } from '../auth/principal.ts';
+import type { Revocation } from '../auth/credentials.ts';
 import type { Topics } from '../../components/protocol/topics.ts';
 import { Acl } from './acl.ts';
 
@@ -37,11 +38,37 @@ export class BrokerPolicy {
   readonly internalSecret = randomBytes(24).toString('base64url');
   readonly acl: Acl;
   private readonly principals = new WeakMap<Client, Principal>();
+  /** Connected clients that logged in with an API key or a device credential, to drop them when it is revoked. */
+  private readonly credentialed = new Set<Client>();
+  private unlisten?: () => void;
   /** zone → cameras defining it, learnt from the camera configs the hub publishes. */
   private readonly zones = new Map<string, Set<string>>();
 
   constructor(private readonly opts: BrokerPolicyOptions) {
     this.acl = new Acl(opts.topics);
+    this.unlisten = opts.auth?.credentials.onRevoked((r) => this.drop(r));
+  }
+
+  /** Forgets a disconnected client (aedes `clientDisconnect`). */
+  forget(client: Client): void {
+    this.credentialed.delete(client);
+  }
+
+  /** Stops listening for revocations. */
+  close(): void {
+    this.unlisten?.();
+    this.credentialed.clear();
+  }
+
+  /** Disconnects every client logged in with the revoked API key or device credential. */
+  private drop(r: Revocation): void {
+    for (const client of this.credentialed) {
+      const p = this.principals.get(client);
+      if (!p || p.kind !== r.kind || p.id !== r.id) continue;
+      this.opts.logger.info({ clientId: client.id, principal: p.name }, 'mqtt client dropped: its credential was revoked');
+      this.credentialed.delete(client);
+      client.close();
+    }
   }
 
   /** Resolves CONNECT credentials; null when refused. */
@@ -71,6 +98,7 @@ export class BrokerPolicy {
             return;
           }
           this.principals.set(client, p);
+          if (p.kind === 'device' || p.kind === 'apikey') this.credentialed.add(client);
           done(null, true);
         }, (err: Error) => {
           log.error({ err: err.message }, 'mqtt authentication failed');
