@@ -31,6 +31,7 @@ import { SystemStatus } from './services/system-status.ts';
 import { ComponentWatch } from './services/component-watch.ts';
 import { Recordings } from './services/recordings.ts';
 import { WallService } from './services/wall-service.ts';
+import { EventTriggers } from './services/event-triggers.ts';
 import { WallRepo } from './store/wall-repo.ts';
 import { AuthService } from './auth/auth-service.ts';
 import { loadHubKeys, type HubKeys } from './auth/secrets.ts';
@@ -189,6 +190,7 @@ export class Hub {
       const app = createApp({
         live: liveOptions, version: VERSION, logger: logger.child({ module: 'http' }),
         auth, cameras: cams, events: this.eventsRepo, eventStore: this.eventStore, status: this.status, wall: this.wall,
+        triggers: new EventTriggers(this.bus!, this.topics, (c) => cams.config(c) !== undefined),
         trustedProxies: config.http.trusted_proxies, secureCookies: config.http.secure_cookies,
         recordings: { repo: rec.repo, exports: rec.exports, auth, root: this.recordingsRoot, events: this.eventsRepo },
         system: async () => this.systemReport(),
@@ -229,6 +231,9 @@ export class Hub {
           userDir: join(this.dataDir, 'node-red'),
           flowsDir: fileURLToPath(new URL('../flows', import.meta.url)),
           mqtt: { url: this.mqttUrl, ...mqttCreds },
+          prefix: config.mqtt.prefix,
+          credentialSecret: this.keys.nodeRedSecret,
+          nodesDir: [fileURLToPath(new URL('../flows/nodes', import.meta.url))].find((d) => existsSync(join(d, 'package.json'))),
           logger: this.logger.child({ module: 'rules' }),
           authorize: async (req): Promise<RulesAccess> => {
             const p = await principalOf(auth, req);

@@ -105,6 +105,8 @@ const ROUTES: Array<[string, string, unknown, Expect]> = [
   ['GET', '/api/exports', undefined, { _: 200, anon: 401 }],
   ['POST', '/api/exports', { camera: 'front', start: 1, end: 60 }, { _: 403, anon: 401, operator: 202, admin: 202, keyControl: 202, keyAdmin: 202 }],
   ['DELETE', '/api/exports/nope', undefined, { _: 403, anon: 401, operator: 404, admin: 404, keyControl: 404, keyAdmin: 404 }],
+  ['POST', '/api/events/trigger', { camera: 'front', topic: 'doorbell/pressed', payload: { pressed: true } }, { _: 403, anon: 401, operator: 202, admin: 202, keyControl: 202, keyAdmin: 202 }],
+  ['POST', '/api/events/trigger', { camera: 'nope', topic: 'x' }, { _: 403, anon: 401, operator: 404, admin: 404, keyControl: 404, keyAdmin: 404 }],
   ['GET', '/api/layouts', undefined, { _: 200, anon: 401 }],
   ['GET', '/api/layouts/wall-front', undefined, seen(200, ['viewerNone', 'keyReadBack'])],
   ['POST', '/api/layouts', { id: 'l', name: 'L', preset: 'fullscreen' }, adminOnly(201)],

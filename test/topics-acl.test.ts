@@ -160,6 +160,11 @@ describe('Topics.parse', () => {
       [t.componentAvailability('detector-42'), { kind: 'component.availability', component: 'detector-42' }],
       [t.recorderSegment('door'), { kind: 'recorder.segment', camera: 'door' }],
       [t.displayLayoutSet('lobby'), { kind: 'display.layoutSet', display: 'lobby' }],
+      [t.eventTrigger(), { kind: 'event.trigger' }],
+      [t.onvifEvent('door'), { kind: 'onvif.event', camera: 'door' }],
+      [t.cameraPtz('door'), { kind: 'camera.ptz', camera: 'door' }],
+      [t.cameraRelaySet('door', 'AlarmOut_0'), { kind: 'camera.relaySet', camera: 'door', relay: 'AlarmOut_0' }],
+      [t.cameraRelayState('door', 'AlarmOut_0'), { kind: 'camera.relayState', camera: 'door', relay: 'AlarmOut_0' }],
       // Commands have no concrete builder (clients send them); the shape is `<cam>/<feature>/set`.
       ['cams/camera/door/motion_min_area/set', { kind: 'camera.set', camera: 'door', feature: 'motion_min_area' }],
     ];
@@ -168,7 +173,7 @@ describe('Topics.parse', () => {
 
   it('returns null for builders without a kind and for foreign or malformed topics', () => {
     const none = [
-      t.hubAvailability(), t.hubStorage(), t.recorderExport('exp-1'), t.eventTrigger(), t.displayLayoutState('lobby'), t.bridgeResponse('set'),
+      t.hubAvailability(), t.hubStorage(), t.recorderExport('exp-1'), t.displayLayoutState('lobby'), t.bridgeResponse('set'),
       'vigil/camera/door/state', // another prefix
       'hass/sensor/door/config', // discovery is not parsed
       'camsx/camera/door/state', 'cams', 'cams/', '',

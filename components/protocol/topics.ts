@@ -10,7 +10,7 @@
  */
 
 /** Features of a camera switchable over `vigil/camera/<cam>/<feature>/set`. */
-export const CAMERA_FEATURES = ['detect', 'motion', 'snapshots', 'motion_threshold', 'motion_min_area'] as const;
+export const CAMERA_FEATURES = ['detect', 'record', 'motion', 'snapshots', 'motion_threshold', 'motion_min_area'] as const;
 export type CameraFeature = (typeof CAMERA_FEATURES)[number];
 
 function seg(value: string, what: string): string {
@@ -58,6 +58,15 @@ export class Topics {
   /** `vigil/camera/<cam>/<feature>/state` — retained state of a feature. */
   cameraFeatureState(cam: string, feature: CameraFeature): string { return `${this.camera(cam)}/${feature}/state`; }
 
+  /** `vigil/camera/<cam>/ptz` — PTZ command, Frigate's payloads (`preset_<name>`, `MOVE_LEFT` …, `ZOOM_IN`, `STOP`; `rules.ts` `parsePtz`). */
+  cameraPtz(cam: string): string { return `${this.camera(cam)}/ptz`; }
+  /** `vigil/camera/<cam>/relay/<token>/set` — switch an ONVIF relay output (light, siren): `ON` / `OFF`. */
+  cameraRelaySet(cam: string, relay: string): string { return `${this.camera(cam)}/relay/${seg(relay, 'relay token')}/set`; }
+  /** `vigil/camera/<cam>/relay/<token>/state` — the relay output's state, `ON` / `OFF`, retained. */
+  cameraRelayState(cam: string, relay: string): string { return `${this.camera(cam)}/relay/${seg(relay, 'relay token')}/state`; }
+  /** `vigil/onvif/<cam>/event` — a camera's ONVIF PullPoint event, normalized (`rules.ts` `TriggerEvent`). */
+  onvifEvent(cam: string): string { return `${this.prefix}/onvif/${seg(cam, 'camera')}/event`; }
+
   /** `vigil/zone/<zone>/<label>` — count per zone, retained. */
   zoneCount(zone: string, label: string): string { return `${this.prefix}/zone/${seg(zone, 'zone')}/${seg(label, 'label')}`; }
 
@@ -73,7 +82,7 @@ export class Topics {
   /** `vigil/hub/storage` — retained JSON of recording storage (`{status: ok|low|full, used_bytes, free_bytes, …}`). */
   hubStorage(): string { return `${this.prefix}/hub/storage`; }
 
-  /** `vigil/event/trigger` — synthetic events into the rules engine (JSON `{camera, topic, payload}`). */
+  /** `vigil/event/trigger` — synthetic events into the rules engine (JSON `{camera, topic, property_op?, data? | payload?}`, `rules.ts`). */
   eventTrigger(): string { return `${this.prefix}/event/trigger`; }
   /** `vigil/display/<display>/layout/set` — activate a layout on a display. */
   displayLayoutSet(display: string): string { return `${this.display(display)}/layout/set`; }
@@ -104,6 +113,10 @@ export class Topics {
     cameraFrames: (): string => `${this.prefix}/camera/+/frame`,
     cameraAvailability: (): string => `${this.prefix}/camera/+/availability`,
     cameraSets: (): string => `${this.prefix}/camera/+/+/set`,
+    cameraPtzs: (): string => `${this.prefix}/camera/+/ptz`,
+    cameraRelaySets: (): string => `${this.prefix}/camera/+/relay/+/set`,
+    /** `vigil/onvif/+/event` — every camera's ONVIF events. */
+    onvifEvents: (): string => `${this.prefix}/onvif/+/event`,
     /** `vigil/display/#` — every display. */
     displays: (): string => `${this.prefix}/display/#`,
     /** `vigil/display/<display>/#` — one display. */
@@ -134,19 +147,22 @@ export class Topics {
       const cam = p[1];
       if (p.length === 3) {
         const k = p[2]!;
-        if (['config', 'availability', 'state', 'motion', 'snapshot', 'frame'].includes(k)) return { kind: `camera.${k}` as CameraTopicKind, camera: cam };
+        if (['config', 'availability', 'state', 'motion', 'snapshot', 'frame', 'ptz'].includes(k)) return { kind: `camera.${k}` as CameraTopicKind, camera: cam };
         return { kind: 'camera.count', camera: cam, label: k };
       }
       if (p.length === 4 && p[3] === 'set') return { kind: 'camera.set', camera: cam, feature: p[2]! };
       if (p.length === 4 && p[3] === 'state') return { kind: 'camera.featureState', camera: cam, feature: p[2]! };
       if (p.length === 4 && p[3] === 'snapshot') return { kind: 'camera.labelSnapshot', camera: cam, label: p[2]! };
       if (p.length === 4 && p[3] === 'active') return { kind: 'camera.activeCount', camera: cam, label: p[2]! };
+      if (p.length === 5 && p[2] === 'relay' && p[3] && (p[4] === 'set' || p[4] === 'state')) return { kind: p[4] === 'set' ? 'camera.relaySet' : 'camera.relayState', camera: cam, relay: p[3] };
     }
     if (p[0] === 'events' && p.length === 1) return { kind: 'events' };
     if (p[0] === 'zone' && p.length === 3 && p[1] && p[2]) return { kind: 'zone.count', zone: p[1], label: p[2] };
     if (p[0] === 'events' && p.length === 3 && (p[2] === 'snapshot' || p[2] === 'crop')) return { kind: 'event.image', id: p[1]!, image: p[2] };
     if (p[0] === 'component' && p.length === 3 && p[1] && (p[2] === 'state' || p[2] === 'availability')) return { kind: p[2] === 'state' ? 'component.state' : 'component.availability', component: p[1] };
     if (p[0] === 'recorder' && p.length === 3 && p[1] && p[1] !== 'export' && p[2] === 'segment') return { kind: 'recorder.segment', camera: p[1] };
+    if (p[0] === 'onvif' && p.length === 3 && p[1] && p[2] === 'event') return { kind: 'onvif.event', camera: p[1] };
+    if (p[0] === 'event' && p.length === 2 && p[1] === 'trigger') return { kind: 'event.trigger' };
     if (p[0] === 'display' && p.length === 4 && p[1] && p[2] === 'layout' && p[3] === 'set') return { kind: 'display.layoutSet', display: p[1] };
     return null;
   }
@@ -220,7 +236,7 @@ export function filterWithin(filter: string, pattern: string): boolean {
   return f.length === p.length || (f.length === p.length - 1 && p[p.length - 1] === '#');
 }
 
-type CameraTopicKind = 'camera.config' | 'camera.availability' | 'camera.state' | 'camera.motion' | 'camera.snapshot' | 'camera.frame';
+type CameraTopicKind = 'camera.config' | 'camera.availability' | 'camera.state' | 'camera.motion' | 'camera.snapshot' | 'camera.frame' | 'camera.ptz';
 /** Result of {@link Topics.parse}. */
 export type ParsedTopic =
   | { kind: CameraTopicKind; camera: string }
@@ -231,4 +247,7 @@ export type ParsedTopic =
   | { kind: 'event.image'; id: string; image: 'snapshot' | 'crop' }
   | { kind: 'component.state' | 'component.availability'; component: string }
   | { kind: 'recorder.segment'; camera: string }
+  | { kind: 'camera.relaySet' | 'camera.relayState'; camera: string; relay: string }
+  | { kind: 'onvif.event'; camera: string }
+  | { kind: 'event.trigger' }
   | { kind: 'display.layoutSet'; display: string };

@@ -5,12 +5,12 @@
  * |---|---|---|
  * | internal (the hub's own components) | all | all |
  * | device `component` (a camera/detector process elsewhere) | all but `homeassistant/#` | all but `homeassistant/#` |
- * | device `ha` (the Home Assistant integration) | `homeassistant/#`, `…/set`, `vigil/event/trigger` | `homeassistant/#`, `vigil/#` |
+ * | device `ha` (the Home Assistant integration) | `homeassistant/#`, `…/set`, `…/ptz`, `…/relay/+/set`, `vigil/event/trigger` | `homeassistant/#`, `vigil/#` |
  * | device `head` `<id>` | `vigil/head/<id>/#` | `vigil/head/<id>/#` |
  * | device `kiosk` `<id>` | `vigil/kiosk/<id>/#` | its displays' `vigil/display/<d>/#`, `vigil/kiosk/<id>/#`, hub availability |
  * | device `camera` `<id>` | `vigil/camera/<id>/#` but `config` and `…/set` | `vigil/camera/<id>/#` |
  * | admin (user or key) | `vigil/#` but `vigil/camera/+/config` (and, limited to cameras, nothing under another camera) | `vigil/#` |
- * | operator | `vigil/camera/<granted>/+/set`, `vigil/event/trigger`, `vigil/display/+/layout/set` | `vigil/#` |
+ * | operator | `vigil/camera/<granted>/+/set`, `…/<granted>/ptz`, `…/<granted>/relay/+/set`, `vigil/event/trigger`, `vigil/display/+/layout/set` | `vigil/#` |
  * | viewer | nothing | `vigil/#` |
  * | anonymous (only if allowed, only from loopback) | nothing | `vigil/display/#`, hub availability |
  *
@@ -38,7 +38,7 @@ export class Acl {
       const id = p.id;
       switch (p.deviceKind) {
         case 'component': return !within(topic, [s.discovery()]);
-        case 'ha': return within(topic, [s.discovery(), s.cameraSets(), t.eventTrigger()]);
+        case 'ha': return within(topic, [s.discovery(), s.cameraSets(), s.cameraPtzs(), s.cameraRelaySets(), t.eventTrigger()]);
         case 'head': return within(topic, [s.head(id)]);
         case 'kiosk': return within(topic, [s.kiosk(id)]);
         case 'camera': return within(topic, [s.camera(id)]) && !within(topic, [t.cameraConfig(id), s.cameraSetsOf(id)]);
@@ -51,7 +51,7 @@ export class Acl {
     if (hasRole(p, 'admin')) return within(topic, [s.all()]) && !within(topic, [s.cameraConfigs()]) && (!named || canSeeCamera(p, named));
     if (hasRole(p, 'operator')) {
       const set = t.parse(topic);
-      if (set?.kind === 'camera.set') return canSeeCamera(p, set.camera);
+      if (set?.kind === 'camera.set' || set?.kind === 'camera.ptz' || set?.kind === 'camera.relaySet') return canSeeCamera(p, set.camera);
       return within(topic, [t.eventTrigger(), s.displayLayoutSets()]);
     }
     return false;
@@ -89,7 +89,7 @@ export class Acl {
     const cam = this.t.cameraOf(topicOrFilter);
     if (cam) return cam;
     const a = this.t.area(topicOrFilter);
-    return a?.area === 'recorder' && a.id && a.id !== 'export' && !/[+#]/.test(a.id) ? a.id : undefined;
+    return (a?.area === 'recorder' || a?.area === 'onvif') && a.id && a.id !== 'export' && !/[+#]/.test(a.id) ? a.id : undefined;
   }
 
   /**
@@ -127,6 +127,11 @@ export class Acl {
       // vigil/recorder/<cam>/segment names its camera; vigil/recorder/export/<id> carries it in the payload.
       if (id !== 'export') return canSeeCamera(p, id);
       if (!limited) return true;
+      try { return canSeeCamera(p, String((JSON.parse(payload.toString()) as { camera?: unknown }).camera)); } catch { return false; }
+    }
+    if (area === 'onvif') return canSeeCamera(p, id);
+    if (area === 'event' && limited) {
+      // vigil/event/trigger carries its camera in the payload.
       try { return canSeeCamera(p, String((JSON.parse(payload.toString()) as { camera?: unknown }).camera)); } catch { return false; }
     }
     if (area === 'bridge') return hasRole(p, 'admin');

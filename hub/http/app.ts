@@ -25,6 +25,7 @@ import { LIVE_PAGE, LIVE_PAGE_PATH, LIVE_SCRIPT, LIVE_SCRIPT_PATH } from './live
 import { wallRouter } from './routes-wall.ts';
 import { kioskRouter } from './kiosk-page.ts';
 import type { WallService } from '../services/wall-service.ts';
+import type { EventTriggers } from '../services/event-triggers.ts';
 
 const HLS_JS = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 import type { CameraService } from '../services/camera-service.ts';
@@ -44,6 +45,8 @@ export interface AppDeps {
   trustedProxies: string[];
   /** Mark cookies `Secure` (behind HTTPS). */
   secureCookies: boolean;
+  /** Synthetic events into the rules engine. */
+  triggers: EventTriggers;
   /** Layouts, kiosks, displays, pairing and activation. */
   wall: WallService;
   /** Playback and exports. */
@@ -88,7 +91,7 @@ export function createApp(d: AppDeps): Express {
   app.use('/api/auth', authRouter(d.auth, { secureCookies: d.secureCookies }));
   app.use('/api/cameras', liveRouter(d.live));
   app.use('/api/cameras', camerasRouter(d.cameras, d.status, d.auth));
-  app.use('/api/events', eventsRouter(d.events, d.eventStore, d.auth));
+  app.use('/api/events', eventsRouter(d.events, d.eventStore, d.auth, d.triggers));
   app.use('/api', adminRouter(d.auth, d.events));
   app.use('/api', recordingsRouter(d.recordings));
   app.use('/api', wallRouter(d.wall, d.auth));

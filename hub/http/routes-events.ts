@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { EventStore } from '../services/event-store.ts';
+import type { EventTriggers } from '../services/event-triggers.ts';
 import type { EventsRepo } from '../store/events-repo.ts';
 import type { AuthService } from '../auth/auth-service.ts';
 import { visibleCameras } from '../auth/principal.ts';
@@ -25,14 +26,23 @@ export const eventsQuery = z
   .strict();
 
 /**
- * Builds `/api/events` (mount after `authenticate`): `GET /` (viewer+; {@link eventsQuery},
+ * Builds `/api/events` (mount after `authenticate`): `POST /trigger` (operator+; a synthetic
+ * event into the rules engine, 202 with the normalized event), `GET /` (viewer+; {@link eventsQuery},
  * `X-Total-Count`, cut to the principal's cameras), `GET /:id` (viewer+, 404 for cameras not
  * granted), `GET /:id/snapshot.jpg` and `/:id/thumbnail.jpg` (session, key or media token).
  * Events are `EventRecord`s with `has_clip` from the event clips (see `events-repo.ts`).
  * @throws nothing itself: failures reach the error middleware as `ApiError` / domain errors
  */
-export function eventsRouter(repo: EventsRepo, store: EventStore, auth: AuthService): Router {
+export function eventsRouter(repo: EventsRepo, store: EventStore, auth: AuthService, triggers: EventTriggers): Router {
   const r = Router();
+  // Synthetic events into the rules engine (operators), published on vigil/event/trigger.
+  r.post('/trigger', requireRole('operator'), route(async (req, res) => {
+    const body = req.body as { camera?: unknown } | undefined;
+    if (typeof body?.camera === 'string') assertCamera(req.principal, body.camera);
+    const event = await triggers.fire(req.body);
+    await auth.activity.record({ actor: req.principal!.name, ip: req.ip ?? null, action: 'event.trigger', target: `camera:${event.camera}`, details: { topic: event.topic } });
+    res.status(202).json(event);
+  }));
   r.get('/', requireRole('viewer'), route(async (req, res) => {
     const q = eventsQuery.safeParse(req.query);
     if (!q.success) throw invalidFromZod(q.error, 'query');

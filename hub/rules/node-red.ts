@@ -47,8 +47,9 @@
  * has one `mqtt-broker` config node (MQTT 3.1.1) using them.
  */
 import { EventEmitter } from 'node:events';
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { decryptCredentials, encryptCredentials, mergeShipped, rekeyCredentials, splitCredentials, type ShippedState } from './flow-install.ts';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -73,6 +74,15 @@ export interface RulesEngineOptions {
    * admins. Receives the untouched request (full `url`, headers). A rejection answers 500.
    */
   authorize: (req: IncomingMessage) => Promise<RulesAccess>;
+  /**
+   * The secret Node-RED encrypts `flows_cred.json` with; the hub derives it from its own
+   * key (`HubKeys.nodeRedSecret`). Unset: a random `.credential-secret` in `userDir`.
+   */
+  credentialSecret?: string;
+  /** A folder of extra nodes for the palette (Vigil's own, `flows/nodes`): Node-RED's `nodesDir`. */
+  nodesDir?: string;
+  /** The topic prefix, given to Vigil's nodes as `RED.settings.vigil.prefix`. Default `vigil`. */
+  prefix?: string;
   /** Editor and admin API root. Default `/rules`. */
   adminRoot?: string;
   /** Root of `http in` / `websocket in` node endpoints (not admin-checked). Default `/rules/api`. */
@@ -113,6 +123,8 @@ interface NodeRedLogRecord { level: number; msg: unknown; type?: string; id?: st
 const DEFAULT_FLOWS = 'vigil-default.json';
 const FLOW_FILE = 'flows.json';
 const SECRET_FILE = '.credential-secret';
+const CRED_FILE = 'flows_cred.json';
+const SHIPPED_STATE_FILE = '.vigil-shipped.json';
 const ENV_KEYS = ['VIGIL_MQTT_URL', 'VIGIL_MQTT_USERNAME', 'VIGIL_MQTT_PASSWORD'] as const;
 const UNSAFE = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
 /** Node-RED warnings that are expected in this setup (logged at info). */
@@ -399,40 +411,81 @@ export class RulesEngine {
       functionExternalModules: false,
       telemetry: { enabled: false, updateNotification: false },
       mqttReconnectTime: 5000,
+      ...(this.opts.nodesDir ? { nodesDir: [this.opts.nodesDir] } : {}),
+      // Vigil's nodes read the bus connection from here (their config node's embedded mode).
+      vigil: { url: this.opts.mqtt.url, username: this.opts.mqtt.username ?? '', password: this.opts.mqtt.password ?? '', prefix: this.opts.prefix ?? 'vigil' },
       logging: {
         vigil: { level: 'info', metrics: false, audit: false, handler: () => (m: NodeRedLogRecord) => this.log(m) },
       },
     };
   }
 
-  /** Creates `userDir`, reads or creates the credential secret, seeds the default flows. @returns the secret */
+  /**
+   * Creates `userDir`, settles the credential secret and installs or upgrades the shipped
+   * flows ({@link mergeShipped}). @returns the credential secret
+   * @throws Error when the legacy secret file is empty, or a flow file is not a flow
+   */
   private prepareUserDir(): string {
     const { userDir, flowsDir, logger } = this.opts;
     mkdirSync(userDir, { recursive: true });
-    const secretFile = join(userDir, SECRET_FILE);
-    let secret: string;
-    if (existsSync(secretFile)) {
-      secret = readFileSync(secretFile, 'utf8').trim();
-      if (!secret) throw new Error(`rules: ${secretFile} is empty (restore it, or delete it together with flows_cred.json)`);
-      if ((statSync(secretFile).mode & 0o077) !== 0) chmodSync(secretFile, 0o600);
-    } else {
-      secret = randomBytes(32).toString('hex');
-      writeFileSync(secretFile, secret + '\n', { mode: 0o600, flag: 'wx' });
+    const secret = this.credentialSecret();
+    const shippedFile = join(flowsDir, DEFAULT_FLOWS);
+    if (!existsSync(shippedFile)) {
+      logger.warn({ file: shippedFile }, 'rules: no default flows to install');
+      return secret;
     }
+    const shipped = splitCredentials(JSON.parse(readFileSync(shippedFile, 'utf8')) as unknown, shippedFile);
     const flowFile = join(userDir, FLOW_FILE);
-    const shipped = join(flowsDir, DEFAULT_FLOWS);
-    if (!existsSync(flowFile)) {
-      if (!existsSync(shipped)) {
-        logger.warn({ file: shipped }, 'rules: no default flows to install');
-      } else {
-        const { flows, credentials } = splitCredentials(JSON.parse(readFileSync(shipped, 'utf8')) as unknown, shipped);
-        writeFileSync(flowFile, JSON.stringify(flows, null, 4) + '\n');
-        if (Object.keys(credentials).length > 0) {
-          writeFileSync(join(userDir, 'flows_cred.json'), JSON.stringify(encryptCredentials(secret, credentials), null, 4) + '\n', { mode: 0o600 });
-        }
-        logger.info({ file: flowFile, nodes: flows.length }, 'rules: installed the default flows');
-      }
+    const stateFile = join(userDir, SHIPPED_STATE_FILE);
+    const user = existsSync(flowFile) ? splitCredentials(JSON.parse(readFileSync(flowFile, 'utf8')) as unknown, flowFile).flows : null;
+    const previous = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as ShippedState) : {};
+    const { flows, state, report } = mergeShipped(user, shipped.flows, previous);
+    const changed = !user || report.added.length + report.updated.length + report.removed.length > 0;
+    if (changed) writeFileSync(flowFile, JSON.stringify(flows, null, 4) + '\n');
+    writeFileSync(stateFile, JSON.stringify(state, null, 2) + '\n');
+    // Credentials of newly installed shipped nodes join the user's credential file.
+    const fresh = report.added.filter((id) => shipped.credentials[id] !== undefined);
+    if (fresh.length) {
+      const credFile = join(userDir, CRED_FILE);
+      const current = existsSync(credFile) ? decryptCredentials(secret, JSON.parse(readFileSync(credFile, 'utf8')) as unknown) : {};
+      for (const id of fresh) current[id] = shipped.credentials[id];
+      writeFileSync(credFile, JSON.stringify(encryptCredentials(secret, current), null, 4) + '\n', { mode: 0o600 });
     }
+    if (!user) logger.info({ file: flowFile, nodes: flows.length }, 'rules: installed the default flows');
+    else if (changed || report.kept.length) logger.info({ ...report }, 'rules: upgraded the shipped flows (nodes you edited are kept)');
+    return secret;
+  }
+
+  /**
+   * The secret Node-RED encrypts credentials with: {@link RulesEngineOptions.credentialSecret}
+   * (derived from the hub's key). A random `.credential-secret` left by earlier versions is
+   * migrated: `flows_cred.json` is re-encrypted with the hub's secret and the file removed.
+   * Without a given secret, that file is read or created (0600).
+   * @throws Error when the legacy file is empty or the credential file does not open with it
+   */
+  private credentialSecret(): string {
+    const { userDir, credentialSecret, logger } = this.opts;
+    const legacyFile = join(userDir, SECRET_FILE);
+    const legacy = existsSync(legacyFile) ? readFileSync(legacyFile, 'utf8').trim() : undefined;
+    if (legacy === '') throw new Error(`rules: ${legacyFile} is empty (restore it, or delete it together with flows_cred.json)`);
+    if (credentialSecret) {
+      if (legacy !== undefined) {
+        const credFile = join(userDir, CRED_FILE);
+        if (existsSync(credFile)) {
+          const body = rekeyCredentials(JSON.parse(readFileSync(credFile, 'utf8')) as unknown, legacy, credentialSecret);
+          writeFileSync(credFile, JSON.stringify(body, null, 4) + '\n', { mode: 0o600 });
+        }
+        rmSync(legacyFile);
+        logger.info('rules: Node-RED credentials now encrypted with the hub\'s key');
+      }
+      return credentialSecret;
+    }
+    if (legacy !== undefined) {
+      if ((statSync(legacyFile).mode & 0o077) !== 0) chmodSync(legacyFile, 0o600);
+      return legacy;
+    }
+    const secret = randomBytes(32).toString('hex');
+    writeFileSync(legacyFile, secret + '\n', { mode: 0o600, flag: 'wx' });
     return secret;
   }
 
@@ -538,33 +591,6 @@ function refuseUpgrade(socket: Duplex, status: number, code: string, message: st
   const body = JSON.stringify({ error: { code, message } });
   const reason = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Internal Server Error';
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, () => socket.destroy());
-}
-
-/**
- * Moves inline `credentials` of shipped nodes (e.g. `{"user": "${VIGIL_MQTT_USERNAME}"}`)
- * out of the flow, as Node-RED stores them in `flows_cred.json`.
- * @throws Error when the file is not a JSON array of node objects
- */
-function splitCredentials(parsed: unknown, file: string): { flows: Array<Record<string, unknown>>; credentials: Record<string, unknown> } {
-  if (!Array.isArray(parsed) || !parsed.every((n) => n && typeof n === 'object' && typeof (n as { id?: unknown }).id === 'string')) {
-    throw new Error(`rules: ${file} is not a Node-RED flow (a JSON array of nodes with ids)`);
-  }
-  const credentials: Record<string, unknown> = {};
-  const flows = (parsed as Array<Record<string, unknown>>).map((n) => {
-    if (!n.credentials) return n;
-    const { credentials: c, ...rest } = n;
-    credentials[n.id as string] = c;
-    return rest;
-  });
-  return { flows, credentials };
-}
-
-/** Node-RED's credential file format (`@node-red/runtime/lib/nodes/credentials.js`): aes-256-ctr, key sha256(secret), hex IV prefix. */
-function encryptCredentials(secret: string, credentials: Record<string, unknown>): { $: string } {
-  const key = createHash('sha256').update(secret).digest();
-  const iv = randomBytes(16);
-  const cipher = createCipheriv('aes-256-ctr', key, iv);
-  return { $: iv.toString('hex') + cipher.update(JSON.stringify(credentials), 'utf8', 'base64') + cipher.final('base64') };
 }
 
 function errText(err: unknown): string {

@@ -23,6 +23,7 @@ export type PublicCamera = Omit<CameraConfig, 'username' | 'password'> & { has_c
 /** Feature → how a `…/set` payload is parsed and applied. */
 const FEATURE_SETTERS: Record<CameraFeature, { parse: z.ZodType<unknown>; apply: (c: CameraConfig, v: never) => void; read: (c: CameraConfig) => string }> = {
   detect: { parse: onOff(), apply: (c, v: boolean) => { c.detect.enabled = v; }, read: (c) => (c.detect.enabled ? 'ON' : 'OFF') },
+  record: { parse: onOff(), apply: (c, v: boolean) => { c.record.enabled = v; }, read: (c) => (c.record.enabled ? 'ON' : 'OFF') },
   motion: { parse: onOff(), apply: (c, v: boolean) => { c.motion.enabled = v; }, read: (c) => (c.motion.enabled ? 'ON' : 'OFF') },
   snapshots: { parse: onOff(), apply: (c, v: boolean) => { c.snapshots.enabled = v; }, read: (c) => (c.snapshots.enabled ? 'ON' : 'OFF') },
   motion_threshold: { parse: z.coerce.number().int().min(1).max(255), apply: (c, v: number) => { c.motion.threshold = v; }, read: (c) => String(c.motion.threshold) },
