@@ -8,6 +8,7 @@ import { benchHubRss } from './hub-rss.ts';
 import { benchPipeline } from './pipeline.ts';
 import { benchRecorder } from './recorder.ts';
 import { benchLive } from './live.ts';
+import { benchKiosk } from './kiosk.ts';
 
 const all: Record<string, () => Promise<Record<string, number | string>>> = {
   detector: () => benchDetector(),
@@ -16,6 +17,7 @@ const all: Record<string, () => Promise<Record<string, number | string>>> = {
   'hub-rss': () => benchHubRss(),
   recorder: () => benchRecorder(),
   live: () => benchLive(),
+  kiosk: () => benchKiosk(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => a in all);

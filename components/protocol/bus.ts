@@ -56,6 +56,9 @@ export class Bus {
     client.on('error', (err) => o.logger.warn({ err: err.message }, 'mqtt client error'));
     let first = true;
     client.on('connect', () => {
+      // Small control packets (PUBACK) followed by a publish would otherwise wait for the
+      // peer's delayed ACK (Nagle, ~40 ms per QoS 1 round trip): see bench/kiosk.ts.
+      (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
       if (!first) {
         o.logger.info('mqtt reconnected; re-sending retained state');
         for (const [t, p] of this.retainedState) client.publish(t, p, { retain: true, qos: 1 });

@@ -29,7 +29,8 @@ export class EmbeddedBroker {
     aedes.on('clientError', (client, err) => this.opts.logger.debug({ clientId: client?.id, err: err.message }, 'mqtt client error'));
     aedes.on('connectionError', (client, err) => this.opts.logger.debug({ err: err.message }, 'mqtt connection error'));
     aedes.on('clientDisconnect', (client) => this.opts.policy.forget(client));
-    const tcp = createServer((socket) => aedes.handle(socket));
+    // No Nagle: MQTT packets are small and latency-bound (PUBACK then PUBLISH would wait ~40 ms for a delayed ACK).
+    const tcp = createServer({ noDelay: true }, (socket) => aedes.handle(socket));
     this.tcp = tcp;
     await new Promise<void>((resolve, reject) => {
       tcp.once('error', reject);
