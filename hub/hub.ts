@@ -32,6 +32,8 @@ import { ComponentWatch } from './services/component-watch.ts';
 import { Recordings } from './services/recordings.ts';
 import { WallService } from './services/wall-service.ts';
 import { EventTriggers } from './services/event-triggers.ts';
+import { SimpleRules } from './services/simple-rules.ts';
+import { RulesRepo } from './store/rules-repo.ts';
 import { WallRepo } from './store/wall-repo.ts';
 import { AuthService } from './auth/auth-service.ts';
 import { loadHubKeys, type HubKeys } from './auth/secrets.ts';
@@ -76,6 +78,7 @@ export class Hub {
   private eventStore!: EventStore;
   private recordings!: Recordings;
   private wall!: WallService;
+  private simpleRules!: SimpleRules;
   private http?: HubHttpServer;
   private rules?: RulesEngine;
 
@@ -163,6 +166,12 @@ export class Hub {
         this.wall = new WallService({ repo: new WallRepo(this.ds), bus: this.bus!, topics, auth: this.auth!, camera: (c) => cams.config(c), logger: child('wall') });
         await this.wall.start();
       }, () => this.wall.stop()),
+      step('simple rules', async () => {
+        const wall = this.wall;
+        this.simpleRules = new SimpleRules({
+          repo: new RulesRepo(this.ds), checkTarget: (d, l, r) => wall.checkTarget(d, l, r), engine: () => this.rules, logger: child('rules'),
+        });
+      }),
       step('event feed', () => this.feed.start()),
       this.httpService(),
       this.rulesService(),
@@ -189,7 +198,7 @@ export class Hub {
       };
       const app = createApp({
         live: liveOptions, version: VERSION, logger: logger.child({ module: 'http' }),
-        auth, cameras: cams, events: this.eventsRepo, eventStore: this.eventStore, status: this.status, wall: this.wall,
+        auth, cameras: cams, events: this.eventsRepo, eventStore: this.eventStore, status: this.status, wall: this.wall, rules: this.simpleRules,
         triggers: new EventTriggers(this.bus!, this.topics, (c) => cams.config(c) !== undefined),
         trustedProxies: config.http.trusted_proxies, secureCookies: config.http.secure_cookies,
         recordings: { repo: rec.repo, exports: rec.exports, auth, root: this.recordingsRoot, events: this.eventsRepo },
@@ -242,6 +251,7 @@ export class Hub {
         });
         this.http!.claim(this.rules);
         await this.rules.start();
+        await this.simpleRules.sync();
       },
       // Stops before HTTP: open editor WebSockets would hold the server's close.
       stop: async () => { await this.rules?.stop(); },
@@ -290,7 +300,7 @@ export class Hub {
         ...Object.fromEntries(status.components),
         ...this.graph?.optionalStatus(),
         events: this.eventStore.stats,
-        rules: this.rules?.status() ?? { state: 'disabled' },
+        rules: { ...(this.rules?.status() ?? { state: 'disabled' }), simple_rules: this.simpleRules.status() },
       },
       cameras: Object.fromEntries([...status.cameras].map(([k, v]) => [k, { availability: v.availability, motion: v.motion, ...(v.state ?? {}) }])),
     };

@@ -16,11 +16,11 @@ it('opens SQLite in WAL mode and records its migrations', async () => {
   expect(await ds.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
   expect(await ds.query('PRAGMA foreign_keys')).toEqual([{ foreign_keys: 1 }]);
   const migrations = await ds.query('SELECT name FROM migrations');
-  expect(migrations.map((m: { name: string }) => m.name)).toEqual(['Initial1763700000001', 'Security1763700000002', 'Recordings1763700000003', 'DropSettings1763700000004', 'Wall1763700000005']);
+  expect(migrations.map((m: { name: string }) => m.name)).toEqual(['Initial1763700000001', 'Security1763700000002', 'Recordings1763700000003', 'DropSettings1763700000004', 'Wall1763700000005', 'Rules1763700000006']);
   await ds.destroy();
   // Opening again runs nothing twice.
   const again = await openStore(join(dir, 'vigil.db'));
-  expect(await again.query('SELECT count(*) AS n FROM migrations')).toEqual([{ n: 5 }]);
+  expect(await again.query('SELECT count(*) AS n FROM migrations')).toEqual([{ n: 6 }]);
   await again.destroy();
 });
 
@@ -31,9 +31,10 @@ it('drops the unused settings table (migration 4), and its down recreates it as 
     ((await ds.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")) as { name: string }[]).map((r) => r.name);
   expect(await tables()).not.toContain('settings');
   expect(await tables()).toEqual(expect.arrayContaining(['cameras', 'zones', 'masks', 'events', 'recordings', 'exports', 'migrations']));
-  const last = (await ds.query('SELECT name FROM migrations ORDER BY id DESC LIMIT 2')) as { name: string }[];
-  expect(last).toEqual([{ name: 'Wall1763700000005' }, { name: 'DropSettings1763700000004' }]);
+  const last = (await ds.query('SELECT name FROM migrations ORDER BY id DESC LIMIT 3')) as { name: string }[];
+  expect(last).toEqual([{ name: 'Rules1763700000006' }, { name: 'Wall1763700000005' }, { name: 'DropSettings1763700000004' }]);
 
+  await ds.undoLastMigration({ transaction: 'each' }); // the rules (6)
   await ds.undoLastMigration({ transaction: 'each' }); // the wall (5)
   expect(await tables()).not.toContain('layouts');
   await ds.undoLastMigration({ transaction: 'each' }); // the settings drop (4)
@@ -46,10 +47,10 @@ it('drops the unused settings table (migration 4), and its down recreates it as 
   expect(await ds.query('SELECT count(*) AS n FROM migrations')).toEqual([{ n: 3 }]);
   await ds.destroy();
 
-  // Reopening runs migrations 4 and 5 again.
+  // Reopening runs migrations 4 to 6 again.
   const again = await openStore(join(dir, 'vigil.db'));
   expect(await again.query("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'settings'")).toEqual([{ n: 0 }]);
-  expect(await again.query('SELECT count(*) AS n FROM migrations')).toEqual([{ n: 5 }]);
+  expect(await again.query('SELECT count(*) AS n FROM migrations')).toEqual([{ n: 6 }]);
   await again.destroy();
 });
 

@@ -23,6 +23,8 @@ import { PLAYER_PAGE, PLAYER_SCRIPT } from './player-page.ts';
 import { liveRouter, type LiveOptions } from './live.ts';
 import { LIVE_PAGE, LIVE_PAGE_PATH, LIVE_SCRIPT, LIVE_SCRIPT_PATH } from './live-page.ts';
 import { wallRouter } from './routes-wall.ts';
+import { rulesRouter } from './routes-rules.ts';
+import type { SimpleRules } from '../services/simple-rules.ts';
 import { kioskRouter } from './kiosk-page.ts';
 import type { WallService } from '../services/wall-service.ts';
 import type { EventTriggers } from '../services/event-triggers.ts';
@@ -47,6 +49,8 @@ export interface AppDeps {
   secureCookies: boolean;
   /** Synthetic events into the rules engine. */
   triggers: EventTriggers;
+  /** The simple rules. */
+  rules: SimpleRules;
   /** Layouts, kiosks, displays, pairing and activation. */
   wall: WallService;
   /** Playback and exports. */
@@ -95,6 +99,7 @@ export function createApp(d: AppDeps): Express {
   app.use('/api', adminRouter(d.auth, d.events));
   app.use('/api', recordingsRouter(d.recordings));
   app.use('/api', wallRouter(d.wall, d.auth));
+  app.use('/api', rulesRouter(d.rules, d.auth));
   app.use('/api', notFound);
   app.get('/', (_req, res) => { res.type('html').send(STATUS_PAGE); });
   app.get('/app.js', (_req, res) => { res.type('text/javascript').send(PAGE_SCRIPT); });

@@ -116,6 +116,23 @@ interface NodeRedApi {
   readonly httpNode: Express4App;
   readonly version: string | (() => string);
   readonly events: EventEmitter;
+  /** The node registry: `getType(type)` is the constructor of an installed node type, else undefined. */
+  readonly nodes: { getType(type: string): unknown };
+  /** The runtime API (`@node-red/runtime/lib/api/flows.js`). */
+  readonly runtime: {
+    flows: {
+      getFlows(opts: Record<string, unknown>): Promise<{ rev: string; flows: Array<Record<string, unknown> & { id: string }> }>;
+      setFlows(opts: { flows: { flows: unknown[]; rev?: string }; deploymentType?: 'full' | 'nodes' | 'flows' | 'reload' }): Promise<{ rev: string }>;
+    };
+  };
+}
+
+/** A flow tab the hub owns: the tab's id and label, and its nodes (config nodes included); `z` is set here. */
+export interface OwnedFlow {
+  id: string;
+  label: string;
+  info?: string;
+  nodes: Array<Record<string, unknown> & { id: string; type: string }>;
 }
 /** A Node-RED log record (`@node-red/util/lib/log.js`). */
 interface NodeRedLogRecord { level: number; msg: unknown; type?: string; id?: string; name?: string; z?: string }
@@ -210,6 +227,31 @@ export class RulesEngine {
   /** Stops Node-RED (flows, editor comms), drops its WebSockets and the upgrade listener. Safe to call twice. */
   stop(): Promise<void> {
     return serialize(() => this.doStop());
+  }
+
+  /**
+   * Adds or replaces a flow tab the hub owns (the simple rules) through Node-RED's runtime
+   * API, saved to `flows.json` as an editor deploy would; only that tab's nodes restart.
+   * A flow without nodes removes the tab.
+   * @throws Error when the engine is not running, when a node type the flow uses is not
+   *   installed (deploying it would stop every flow until the type appears), or when
+   *   Node-RED refuses the flow
+   */
+  async setOwnedFlow(flow: OwnedFlow): Promise<void> {
+    if (this.stateValue !== 'running' || !red) throw new Error(`rules: the engine is ${this.stateValue}`);
+    const missing = [...new Set(flow.nodes.map((n) => n.type))].filter((t) => !red!.nodes.getType(t));
+    if (missing.length) throw new Error(`rules: node types not installed: ${missing.join(', ')}`);
+    const current = await red.runtime.flows.getFlows({});
+    const others = current.flows.filter((n) => n.id !== flow.id && n.z !== flow.id);
+    if (flow.nodes.length === 0) {
+      // Nothing to hold: the tab goes (or never appears).
+      if (others.length !== current.flows.length) await red.runtime.flows.setFlows({ flows: { flows: others, rev: current.rev }, deploymentType: 'flows' });
+      return;
+    }
+    const tab = { id: flow.id, type: 'tab', label: flow.label, disabled: false, info: flow.info ?? '', env: [] };
+    const next = [...others, tab, ...flow.nodes.map((n) => ({ ...n, z: flow.id }))];
+    // `flows`: only the tabs that changed restart; `rev` refuses the deploy if an editor deployed meanwhile.
+    await red.runtime.flows.setFlows({ flows: { flows: next, rev: current.rev }, deploymentType: 'flows' });
   }
 
   /** Snapshot for `/api/system`. */

@@ -122,6 +122,17 @@ export class WallService {
     if (old.priority === 'hot') await this.reissue(() => true, false);
   }
 
+  /**
+   * Checks that a rule's target exists: display `display`, layout `layout`, and `revertTo`
+   * (`previous` or a layout id).
+   * @throws InvalidInput naming `do.display`, `do.layout_id` or `do.revert_to`
+   */
+  async checkTarget(display: string, layout: string, revertTo: string): Promise<void> {
+    if (!(await this.d.repo.display(display))) throw new InvalidInput(`do.display: no display ${display}`, 'do.display');
+    if (!(await this.d.repo.layout(layout))) throw new InvalidInput(`do.layout_id: no layout ${layout}`, 'do.layout_id');
+    if (revertTo !== 'previous' && !(await this.d.repo.layout(revertTo))) throw new InvalidInput(`do.revert_to: no layout ${revertTo}`, 'do.revert_to');
+  }
+
   // ---- kiosks and pairing --------------------------------------------------------------
 
   /** Step 1 of pairing (anonymous): a ticket with the code to show. @throws InvalidInput, Conflict (too many waiting) */

@@ -12,11 +12,13 @@ import { securityEntities } from './security-entities.ts';
 import { Recordings1763700000003 } from './migrations/0003-recordings.ts';
 import { DropSettings1763700000004 } from './migrations/0004-drop-settings.ts';
 import { Wall1763700000005 } from './migrations/0005-wall.ts';
+import { Rules1763700000006 } from './migrations/0006-rules.ts';
+import { RuleEntity } from './rules-repo.ts';
 import { ExportEntity, RecordingEntity } from './recordings-repo.ts';
 import { wallEntities } from './wall-repo.ts';
 
 /** Every migration, in order. */
-export const migrations = [Initial1763700000001, Security1763700000002, Recordings1763700000003, DropSettings1763700000004, Wall1763700000005];
+export const migrations = [Initial1763700000001, Security1763700000002, Recordings1763700000003, DropSettings1763700000004, Wall1763700000005, Rules1763700000006];
 
 /**
  * Opens (creating if needed) the SQLite database at `file` and runs pending migrations.
@@ -27,7 +29,7 @@ export async function openStore(file: string): Promise<DataSource> {
   const ds = new DataSource({
     type: 'better-sqlite3',
     database: file,
-    entities: [...entities, ...securityEntities, RecordingEntity, ExportEntity, ...wallEntities],
+    entities: [...entities, ...securityEntities, RecordingEntity, ExportEntity, ...wallEntities, RuleEntity],
     migrations,
     migrationsRun: false,
     synchronize: false,
