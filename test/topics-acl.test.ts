@@ -161,6 +161,7 @@ describe('Topics.parse', () => {
       [t.recorderSegment('door'), { kind: 'recorder.segment', camera: 'door' }],
       [t.displayLayoutSet('lobby'), { kind: 'display.layoutSet', display: 'lobby' }],
       [t.eventTrigger(), { kind: 'event.trigger' }],
+      [t.bridgeRequest('camera_add'), { kind: 'bridge.request', op: 'camera_add' }],
       [t.onvifEvent('door'), { kind: 'onvif.event', camera: 'door' }],
       [t.cameraPtz('door'), { kind: 'camera.ptz', camera: 'door' }],
       [t.cameraRelaySet('door', 'AlarmOut_0'), { kind: 'camera.relaySet', camera: 'door', relay: 'AlarmOut_0' }],

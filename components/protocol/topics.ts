@@ -97,6 +97,19 @@ export class Topics {
 
   /** `vigil/bridge/response/<op>` — answers to commands (`status: ok/error`). */
   bridgeResponse(op: string): string { return `${this.prefix}/bridge/response/${seg(op, 'operation')}`; }
+  /** `vigil/bridge/request/<op>` — management requests in Zigbee2MQTT's form (JSON with a `transaction`). */
+  bridgeRequest(op: string): string { return `${this.prefix}/bridge/request/${seg(op, 'operation')}`; }
+  /** `vigil/bridge/info` — retained JSON about the hub (version, cameras, config summary). */
+  bridgeInfo(): string { return `${this.prefix}/bridge/info`; }
+  /** `vigil/bridge/state` — retained JSON `{state: online|offline}`. */
+  bridgeState(): string { return `${this.prefix}/bridge/state`; }
+
+  /** `homeassistant/<component>/<node>/<object>/config` — a Home Assistant MQTT discovery config, retained. */
+  haDiscovery(component: string, node: string, object: string): string {
+    return `${this.discoveryPrefix}/${seg(component, 'HA component')}/${seg(node, 'HA node id')}/${seg(object, 'HA object id')}/config`;
+  }
+  /** `homeassistant/status` — Home Assistant's birth (`online`) and last will (`offline`). */
+  haStatus(): string { return `${this.discoveryPrefix}/status`; }
 
   // ---- subscriptions and ACL patterns (wildcards) -----------------------------------
   /** Filters for subscriptions, and the patterns of the broker's ACL. */
@@ -115,6 +128,8 @@ export class Topics {
     cameraSets: (): string => `${this.prefix}/camera/+/+/set`,
     cameraPtzs: (): string => `${this.prefix}/camera/+/ptz`,
     cameraRelaySets: (): string => `${this.prefix}/camera/+/relay/+/set`,
+    /** `vigil/bridge/request/+` — every management request. */
+    bridgeRequests: (): string => `${this.prefix}/bridge/request/+`,
     /** `vigil/onvif/+/event` — every camera's ONVIF events. */
     onvifEvents: (): string => `${this.prefix}/onvif/+/event`,
     /** `vigil/display/#` — every display. */
@@ -163,6 +178,7 @@ export class Topics {
     if (p[0] === 'recorder' && p.length === 3 && p[1] && p[1] !== 'export' && p[2] === 'segment') return { kind: 'recorder.segment', camera: p[1] };
     if (p[0] === 'onvif' && p.length === 3 && p[1] && p[2] === 'event') return { kind: 'onvif.event', camera: p[1] };
     if (p[0] === 'event' && p.length === 2 && p[1] === 'trigger') return { kind: 'event.trigger' };
+    if (p[0] === 'bridge' && p.length === 3 && p[1] === 'request' && p[2]) return { kind: 'bridge.request', op: p[2] };
     if (p[0] === 'display' && p.length === 4 && p[1] && p[2] === 'layout' && p[3] === 'set') return { kind: 'display.layoutSet', display: p[1] };
     return null;
   }
@@ -250,4 +266,5 @@ export type ParsedTopic =
   | { kind: 'camera.relaySet' | 'camera.relayState'; camera: string; relay: string }
   | { kind: 'onvif.event'; camera: string }
   | { kind: 'event.trigger' }
+  | { kind: 'bridge.request'; op: string }
   | { kind: 'display.layoutSet'; display: string };
