@@ -79,6 +79,8 @@ export class Topics {
   recorderSegment(cam: string): string { return `${this.prefix}/recorder/${seg(cam, 'camera')}/segment`; }
   /** `vigil/recorder/export/<id>` — JSON progress of an export or event clip job (`{id, status, progress 0–1, …}`). */
   recorderExport(id: string): string { return `${this.prefix}/recorder/export/${seg(id, 'export id')}`; }
+  /** `vigil/hub/stats` — retained JSON of the hub's health figures for dashboards and Home Assistant (CPU %, memory, storage, inference ms, events today). */
+  hubStats(): string { return `${this.prefix}/hub/stats`; }
   /** `vigil/hub/storage` — retained JSON of recording storage (`{status: ok|low|full, used_bytes, free_bytes, …}`). */
   hubStorage(): string { return `${this.prefix}/hub/storage`; }
 
@@ -96,9 +98,12 @@ export class Topics {
   kioskState(kiosk: string): string { return `${this.prefix}/kiosk/${seg(kiosk, 'kiosk id')}/state`; }
 
   /** `vigil/bridge/response/<op>` — answers to commands (`status: ok/error`). */
-  bridgeResponse(op: string): string { return `${this.prefix}/bridge/response/${seg(op, 'operation')}`; }
-  /** `vigil/bridge/request/<op>` — management requests in Zigbee2MQTT's form (JSON with a `transaction`). */
-  bridgeRequest(op: string): string { return `${this.prefix}/bridge/request/${seg(op, 'operation')}`; }
+  bridgeResponse(op: string): string { return `${this.prefix}/bridge/response/${op.split('/').map((x) => seg(x, 'operation')).join('/')}`; }
+  /**
+   * `vigil/bridge/request/<op>` — management requests in Zigbee2MQTT's form (JSON with a
+   * `transaction`); `op` may have levels (`camera/add`), each a valid segment.
+   */
+  bridgeRequest(op: string): string { return `${this.prefix}/bridge/request/${op.split('/').map((x) => seg(x, 'operation')).join('/')}`; }
   /** `vigil/bridge/info` — retained JSON about the hub (version, cameras, config summary). */
   bridgeInfo(): string { return `${this.prefix}/bridge/info`; }
   /** `vigil/bridge/state` — retained JSON `{state: online|offline}`. */
@@ -128,8 +133,8 @@ export class Topics {
     cameraSets: (): string => `${this.prefix}/camera/+/+/set`,
     cameraPtzs: (): string => `${this.prefix}/camera/+/ptz`,
     cameraRelaySets: (): string => `${this.prefix}/camera/+/relay/+/set`,
-    /** `vigil/bridge/request/+` — every management request. */
-    bridgeRequests: (): string => `${this.prefix}/bridge/request/+`,
+    /** `vigil/bridge/request/#` — every management request. */
+    bridgeRequests: (): string => `${this.prefix}/bridge/request/#`,
     /** `vigil/onvif/+/event` — every camera's ONVIF events. */
     onvifEvents: (): string => `${this.prefix}/onvif/+/event`,
     /** `vigil/display/#` — every display. */
@@ -178,7 +183,7 @@ export class Topics {
     if (p[0] === 'recorder' && p.length === 3 && p[1] && p[1] !== 'export' && p[2] === 'segment') return { kind: 'recorder.segment', camera: p[1] };
     if (p[0] === 'onvif' && p.length === 3 && p[1] && p[2] === 'event') return { kind: 'onvif.event', camera: p[1] };
     if (p[0] === 'event' && p.length === 2 && p[1] === 'trigger') return { kind: 'event.trigger' };
-    if (p[0] === 'bridge' && p.length === 3 && p[1] === 'request' && p[2]) return { kind: 'bridge.request', op: p[2] };
+    if (p[0] === 'bridge' && p.length >= 3 && p[1] === 'request' && p.slice(2).every(Boolean)) return { kind: 'bridge.request', op: p.slice(2).join('/') };
     if (p[0] === 'display' && p.length === 4 && p[1] && p[2] === 'layout' && p[3] === 'set') return { kind: 'display.layoutSet', display: p[1] };
     return null;
   }
