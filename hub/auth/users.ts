@@ -11,6 +11,9 @@ import { dummyVerify, hashPassword, verifyPassword } from './passwords.ts';
 import type { Role } from './principal.ts';
 import type { SecretBox } from '../../components/protocol/secret-box.ts';
 
+/** How late a TOTP code may arrive, s: one 30-s step (RFC 6238 §5.2). */
+const TOTP_DELAY_S = 30;
+
 /** A user as the API shows it: no hash, no TOTP secret, no recovery codes. */
 export interface PublicUser {
   id: string;
@@ -98,7 +101,7 @@ export class UserStore {
   async totpEnable(id: string, code: string): Promise<string[]> {
     const u = await this.byId(id);
     if (!u?.totp_secret) throw new InvalidInput('call /api/auth/totp/setup first', undefined, 'totp_not_started');
-    if (!(await totpVerify({ secret: this.box.open(u.totp_secret), token: code })).valid) throw new InvalidInput('the code does not match', 'code', 'invalid_code');
+    if (!(await this.totpOk(u.totp_secret, code))) throw new InvalidInput('the code does not match', 'code', 'invalid_code');
     const codes = Array.from({ length: 10 }, () => randomBytes(5).toString('hex'));
     await this.repo.update({ id }, { totp_enabled: true, recovery_codes: JSON.stringify(codes.map(sha256)) });
     return codes;
@@ -118,9 +121,17 @@ export class UserStore {
     return totpGenerate({ secret: this.box.open(u.totp_secret) });
   }
 
+  /**
+   * Verifies a TOTP code, accepting the previous 30-s step too (RFC 6238 §5.2 recommends
+   * one step of allowed delay: a code typed at the end of its period still works).
+   */
+  private async totpOk(sealedSecret: string, code: string): Promise<boolean> {
+    return (await totpVerify({ secret: this.box.open(sealedSecret), token: code, epochTolerance: [TOTP_DELAY_S, 0] })).valid;
+  }
+
   private async checkSecondFactor(u: UserRow, otp: string): Promise<boolean> {
     const code = otp.trim();
-    if (/^\d{6}$/.test(code)) return (await totpVerify({ secret: this.box.open(u.totp_secret!), token: code })).valid;
+    if (/^\d{6}$/.test(code)) return this.totpOk(u.totp_secret!, code);
     const left = JSON.parse(u.recovery_codes) as string[];
     const i = left.indexOf(sha256(code.toLowerCase()));
     if (i < 0) return false;
