@@ -9,6 +9,7 @@ import { benchPipeline } from './pipeline.ts';
 import { benchRecorder } from './recorder.ts';
 import { benchLive } from './live.ts';
 import { benchKiosk } from './kiosk.ts';
+import { benchRules } from './rules.ts';
 
 const all: Record<string, () => Promise<Record<string, number | string>>> = {
   detector: () => benchDetector(),
@@ -18,6 +19,7 @@ const all: Record<string, () => Promise<Record<string, number | string>>> = {
   recorder: () => benchRecorder(),
   live: () => benchLive(),
   kiosk: () => benchKiosk(),
+  rules: () => benchRules(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => a in all);

@@ -5,11 +5,14 @@
  *  - Debian packages through apt-get when root (otherwise prints the exact apt line and exits 1);
  *  - npm packages (`npm ci`) when node_modules is missing or older than package-lock.json;
  *  - the kiosk page (`npm run build:kiosk` → kiosk-client/dist/) when it is missing or older
- *    than any file of kiosk-client/src, components/protocol or kiosk-client/build.ts.
+ *    than any file of kiosk-client/src, components/protocol or kiosk-client/build.ts;
+ *  - Vigil's Node-RED nodes (`npm run build:nodes` → flows/nodes/*.js, flows/nodes/lib/) when
+ *    missing or older than any file of flows/nodes/src, components/protocol, the package's
+ *    package.json or flows/nodes/build.mts.
  * Usage: node scripts/ensure-deps.mjs hub|test
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const role = process.argv[2] ?? 'hub';
@@ -61,4 +64,11 @@ const kioskJs = 'kiosk-client/dist/kiosk.js';
 if (mtime(kioskJs) < Math.max(newest('kiosk-client/src'), newest('components/protocol'), mtime('kiosk-client/build.ts'), mtime('package-lock.json'))) {
   console.log('Building the kiosk page (kiosk-client/dist/)…');
   execFileSync('npm', ['run', '--silent', 'build:kiosk'], { stdio: 'inherit' });
+}
+const nodesJs = 'flows/nodes/lib/vigil.js';
+const nodeFiles = Object.values(JSON.parse(readFileSync('flows/nodes/package.json', 'utf8'))['node-red'].nodes).map((f) => join('flows/nodes', f));
+const nodesBuilt = Math.min(mtime(nodesJs), ...nodeFiles.map(mtime));
+if (nodesBuilt < Math.max(newest('flows/nodes/src'), newest('components/protocol'), mtime('flows/nodes/build.mts'), mtime('flows/nodes/package.json'), mtime('package-lock.json'))) {
+  console.log('Building the Node-RED nodes (flows/nodes/)…');
+  execFileSync('npm', ['run', '--silent', 'build:nodes'], { stdio: 'inherit' });
 }
