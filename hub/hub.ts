@@ -33,6 +33,7 @@ import { Recordings } from './services/recordings.ts';
 import { WallService } from './services/wall-service.ts';
 import { EventTriggers } from './services/event-triggers.ts';
 import { SimpleRules } from './services/simple-rules.ts';
+import { OnvifService } from './onvif/onvif-service.ts';
 import { RulesRepo } from './store/rules-repo.ts';
 import { WallRepo } from './store/wall-repo.ts';
 import { AuthService } from './auth/auth-service.ts';
@@ -46,6 +47,8 @@ import { LiveRegistry } from './live/live-feed.ts';
 import { RulesEngine, type RulesAccess } from './rules/node-red.ts';
 import { ServiceGraph, step, type HubService } from './service.ts';
 import { VERSION } from './version.ts';
+import { homeAssistantService } from './ha/index.ts';
+import { bridgeService } from './bridge/index.ts';
 
 /** Name of the demo camera created when none is configured. */
 export const DEMO_CAMERA = 'demo';
@@ -79,11 +82,12 @@ export class Hub {
   private recordings!: Recordings;
   private wall!: WallService;
   private simpleRules!: SimpleRules;
+  private onvif!: OnvifService;
   private http?: HubHttpServer;
   private rules?: RulesEngine;
 
   constructor(readonly config: VigilConfig, private readonly logger: Logger) {
-    this.topics = new Topics(config.mqtt.prefix);
+    this.topics = new Topics(config.mqtt.prefix, config.homeassistant.discovery_prefix);
     this.dataDir = resolve(config.data_dir);
     this.recordingsRoot = resolve(config.recordings.root ?? join(this.dataDir, 'recordings'));
   }
@@ -173,7 +177,18 @@ export class Hub {
         });
       }),
       step('event feed', () => this.feed.start()),
+      // Optional: devices are reached in the background; /api/system shows each link under components.onvif.
+      { name: 'onvif', required: false, start: async () => {
+        this.onvif = new OnvifService({ bus: this.bus!, topics, cameras: this.cameras!, logger: child('onvif') });
+        await this.onvif.start();
+      }, stop: () => this.onvif.stop(), status: () => ({ ...this.onvif.status() }) },
       this.httpService(),
+      // Stats on vigil/hub/stats and Home Assistant discovery (after HTTP: configuration_url needs the port).
+      homeAssistantService(() => ({
+        config, bus: this.bus!, topics, logger: child('ha'), version: VERSION, httpPort: this.httpPort,
+        cameras: () => this.cameras!.list(), wall: this.wall, onEvent: (n, fn) => this.feed.on(n, fn),
+        components: () => this.status.components, eventsSince: async (after) => (await this.eventsRepo.query({ after, limit: 1, offset: 0 })).total,
+      })),
       this.rulesService(),
       ...(config.camera.enabled ? [this.componentService('camera', (ctx) => new CameraComponent(ctx, {
         recordingsRoot: this.recordingsRoot, liveSink: (c, s) => this.live.source(c, s).sink(), liveRelease: (c, s) => { this.live.release(c, s); },
@@ -181,6 +196,12 @@ export class Hub {
       ...(config.detector.enabled ? [this.componentService('detector', (ctx) => new DetectorComponent(ctx, {
         workers: config.detector.workers, backend: config.detector.backend, minScore: config.detector.min_score,
       }))] : []),
+      // Management over MQTT (vigil/bridge/…), once every service it drives runs.
+      bridgeService(() => ({
+        config, bus: this.bus!, topics, logger: child('bridge'), version: VERSION, policy: this.policy, started: this.started,
+        cameras: this.cameras!, wall: this.wall, exports: this.recordings.exports, activity: this.auth!.activity,
+        healthProblem: () => this.healthProblem(), components: () => this.status.components, services: () => this.graph?.optionalStatus() ?? {},
+      })),
       step('setup', () => this.auth!.prepareSetup()),
     ];
   }
@@ -198,12 +219,12 @@ export class Hub {
       };
       const app = createApp({
         live: liveOptions, version: VERSION, logger: logger.child({ module: 'http' }),
-        auth, cameras: cams, events: this.eventsRepo, eventStore: this.eventStore, status: this.status, wall: this.wall, rules: this.simpleRules,
+        auth, cameras: cams, events: this.eventsRepo, eventStore: this.eventStore, status: this.status, wall: this.wall, rules: this.simpleRules, onvif: this.onvif,
         triggers: new EventTriggers(this.bus!, this.topics, (c) => cams.config(c) !== undefined),
         trustedProxies: config.http.trusted_proxies, secureCookies: config.http.secure_cookies,
         recordings: { repo: rec.repo, exports: rec.exports, auth, root: this.recordingsRoot, events: this.eventsRepo },
         system: async () => this.systemReport(),
-        health: () => (this.bus?.connected ? (this.ds.isInitialized ? null : 'database closed') : 'not connected to the MQTT broker'),
+        health: () => this.healthProblem(),
       });
       this.http = new HubHttpServer(app);
       if (this.broker && config.mqtt.websocket) this.broker.attachWebSocket(this.http.server);
@@ -287,6 +308,11 @@ export class Hub {
       },
       status: () => component?.status() ?? {},
     };
+  }
+
+  /** Why the hub is not ready (`/api/health` 503, bridge `health`), or null. */
+  private healthProblem(): string | null {
+    return this.bus?.connected ? (this.ds.isInitialized ? null : 'database closed') : 'not connected to the MQTT broker';
   }
 
   /** The body of `/api/system`. */

@@ -168,6 +168,7 @@ const LOBBY = 'vigil/display/lobby/layout/state={"layout":"lobby"}';
 const PORCH = 'vigil/zone/porch/person=1';
 const YARD = 'vigil/zone/yard/person=2';
 const HA_CONFIG = 'homeassistant/sensor/x/config={"name":"x"}';
+const BRIDGE_ONLINE = 'vigil/bridge/state={"state":"online"}';
 
 /** `vigil/events` message of the detector's shape. */
 function eventMessage(camera: string, id: string): string {
@@ -364,6 +365,17 @@ describe('MQTT ACL matrix (mosquitto clients × principals)', () => {
       expected: { ...NO_LOGIN, vf: [], op: [LOBBY], ad: [LOBBY], keyRead: [LOBBY], keyControl: [LOBBY], keyReadBack: [], head1: DENIED, kiosk1: DENIED, ha1: [LOBBY], component: [LOBBY] },
     },
     {
+      name: 'retained vigil/bridge/state (every role)',
+      filters: ['vigil/bridge/state'], retain: true, windowS: 1, extra: false,
+      expected: { ...NO_LOGIN, vf: [BRIDGE_ONLINE], op: [BRIDGE_ONLINE], ad: [BRIDGE_ONLINE], keyRead: [BRIDGE_ONLINE], keyControl: [BRIDGE_ONLINE], keyReadBack: [BRIDGE_ONLINE], head1: DENIED, kiosk1: DENIED, ha1: [BRIDGE_ONLINE], component: [BRIDGE_ONLINE] },
+    },
+    {
+      // Every camera's name and the config summary: admins of every camera (and HA, components).
+      name: 'retained vigil/bridge/info (admins)',
+      filters: ['vigil/bridge/info'], retain: true, windowS: 1, extra: false, summarize: (ms) => ms.map((m) => m.topic),
+      expected: { ...NO_LOGIN, vf: [], op: [], ad: ['vigil/bridge/info'], keyRead: [], keyControl: [], keyReadBack: [], head1: DENIED, kiosk1: DENIED, ha1: ['vigil/bridge/info'], component: ['vigil/bridge/info'] },
+    },
+    {
       name: 'retained homeassistant/# (the HA device only)',
       filters: ['homeassistant/#'], retain: true, windowS: 1, extra: true,
       expected: { ...NO_LOGIN, vf: DENIED, op: DENIED, ad: DENIED, keyRead: DENIED, keyControl: DENIED, keyReadBack: DENIED, head1: DENIED, kiosk1: DENIED, ha1: [HA_CONFIG], component: DENIED },
@@ -486,6 +498,21 @@ describe('MQTT ACL matrix (mosquitto clients × principals)', () => {
       }
       expect(cells).toEqual(expected);
     });
+  });
+
+  // Requests go to the bridge with their publisher's principal and reach no subscriber; every
+  // accepted one is answered (health: every role, the HA and component devices).
+  it('publish vigil/bridge/request/health: taken from every role, HA and components, delivered to nobody, answered', async () => {
+    const expected: Row<string> = { ...NO_LOGIN, vf: 'ok', op: 'ok', ad: 'ok', keyRead: 'ok', keyControl: 'ok', keyReadBack: 'ok', head1: 'dropped', kiosk1: 'dropped', ha1: 'ok', component: 'ok' };
+    const from = fx.messages.length;
+    const cells = Object.fromEntries(await Promise.all(WHO.map(async (w) => [w, await pub(port, creds[w], 'vigil/bridge/request/health', JSON.stringify({ transaction: w }))]))) as Row<string>;
+    expect(cells).toEqual(expected);
+    const answered = () => fx.messages.slice(from).filter((m) => m.topic === 'vigil/bridge/response/health').map((m) => (JSON.parse(m.payload.toString()) as { transaction: string }).transaction).sort();
+    const want = WHO.filter((w) => expected[w] === 'ok').sort();
+    await until(async () => answered().length >= want.length, 3000);
+    await sleep(300);
+    expect(answered()).toEqual(want);
+    expect(fx.messages.slice(from).filter((m) => m.topic.startsWith('vigil/bridge/request/'))).toEqual([]);
   });
 
   // homeassistant/# belongs to the HA integration only, even when a component's wildcard

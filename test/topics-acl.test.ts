@@ -391,11 +391,11 @@ describe('Acl: devices, anonymous, internal', () => {
     expect(acl.canReceive(p, 'homeassistant/sensor/x/config', json({}), none)).toBe(false);
   });
 
-  it('ha: discovery, commands and triggers; reads vigil/# and discovery', () => {
+  it('ha: discovery, commands, triggers and layouts; reads vigil/# and discovery', () => {
     const p = device('ha', 'ha');
     expectAcl(p, 'publish',
-      ['homeassistant/sensor/vigil_door/config', 'vigil/camera/door/detect/set', 'vigil/event/trigger'],
-      ['vigil/camera/door/config', 'vigil/camera/door/state', 'vigil/display/lobby/layout/set', 'vigil/events']);
+      ['homeassistant/sensor/vigil_door/config', 'vigil/camera/door/detect/set', 'vigil/event/trigger', 'vigil/display/lobby/layout/set'],
+      ['vigil/camera/door/config', 'vigil/camera/door/state', 'vigil/display/lobby/layout/state', 'vigil/events']);
     expectAcl(p, 'subscribe', ['homeassistant/#', 'vigil/#', 'vigil/camera/+/+/active'], ['#', '+/#', 'other/#']);
     expect(acl.canReceive(p, 'homeassistant/sensor/x/config', json({}), none)).toBe(true);
     expect(acl.canReceive(p, 'vigil/camera/door/person/active', Buffer.from('2'), none)).toBe(true);

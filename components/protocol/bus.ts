@@ -68,8 +68,12 @@ export class Bus {
     });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => { client.end(true); reject(new Error(`MQTT connect to ${o.url} timed out`)); }, 10_000);
-      client.once('connect', () => { clearTimeout(timer); resolve(); });
-      client.once('error', (err) => { clearTimeout(timer); client.end(true); reject(new Error(`MQTT connect to ${o.url} failed: ${err.message}`)); });
+      // Only the first connection's outcome: a socket error after it (the broker went away)
+      // must leave the client reconnecting, not end it.
+      const failed = (err: Error): void => { clearTimeout(timer); client.off('connect', connected); client.end(true); reject(new Error(`MQTT connect to ${o.url} failed: ${err.message}`)); };
+      const connected = (): void => { clearTimeout(timer); client.off('error', failed); resolve(); };
+      client.once('connect', connected);
+      client.once('error', failed);
     });
   }
 

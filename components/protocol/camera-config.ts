@@ -87,6 +87,31 @@ export const cameraPaths = z
   .strict()
   .refine((p) => Object.values(p).some(Boolean), 'at least one path slot (detect, live, record, talk) is needed');
 
+/**
+ * A camera's ONVIF block. The hub logs in with the camera's `username`/`password` (sealed
+ * at rest like the RTSP credentials) and keeps one connection per camera while the
+ * camera is `enabled`.
+ */
+export const onvifConfig = z
+  .object({
+    /**
+     * The device service URL, `http(s)://host[:port]/onvif/device_service` (the XAddr
+     * WS-Discovery reports). No credentials in it: they are the camera's `username`/`password`.
+     */
+    url: z
+      .string()
+      .max(2048)
+      .refine((u) => !/[\s\u0000-\u001f\u007f]/.test(u), 'no spaces or control characters')
+      .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), 'must be an http:// or https:// URL')
+      .refine((u) => !URL.canParse(u) || !new URL(u).username, 'no credentials in the URL: set username and password'),
+    /** Keep a PullPoint subscription and publish the device's events on `vigil/onvif/<cam>/event`. */
+    events: z.boolean().default(true),
+    /** Take PTZ commands on `vigil/camera/<cam>/ptz` (needs a PTZ-capable profile). */
+    ptz: z.boolean().default(true),
+  })
+  .strict();
+export type OnvifConfig = z.infer<typeof onvifConfig>;
+
 export const cameraConfig = z
   .object({
     name: cameraName,
@@ -171,6 +196,8 @@ export const cameraConfig = z
       .prefault({}),
     zones: z.array(zoneConfig).default([]),
     masks: z.array(maskConfig).default([]),
+    /** The camera's ONVIF device service, when it has one (the hub's ONVIF service: events, PTZ, relays). */
+    onvif: onvifConfig.optional(),
   })
   .strict();
 

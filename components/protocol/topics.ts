@@ -57,6 +57,10 @@ export class Topics {
   cameraLabelSnapshot(cam: string, label: string): string { return `${this.cameraCount(cam, label)}/snapshot`; }
   /** `vigil/camera/<cam>/<feature>/state` — retained state of a feature. */
   cameraFeatureState(cam: string, feature: CameraFeature): string { return `${this.camera(cam)}/${feature}/state`; }
+  /** `vigil/camera/<cam>/<feature>/set` — command that changes a feature (`ON`/`OFF` or a number); answered on `…/state`. */
+  cameraFeatureSet(cam: string, feature: CameraFeature): string { return `${this.camera(cam)}/${feature}/set`; }
+  /** `vigil/camera/<cam>/<label>/event` — JSON `{event_type: new|end, …}` when an object with that label appears or ends (Home Assistant `event` entities), not retained. */
+  cameraLabelEvent(cam: string, label: string): string { return `${this.cameraCount(cam, label)}/event`; }
 
   /** `vigil/camera/<cam>/ptz` — PTZ command, Frigate's payloads (`preset_<name>`, `MOVE_LEFT` …, `ZOOM_IN`, `STOP`; `rules.ts` `parsePtz`). */
   cameraPtz(cam: string): string { return `${this.camera(cam)}/ptz`; }
@@ -125,6 +129,10 @@ export class Topics {
     discovery: (): string => `${this.discoveryPrefix}/#`,
     /** `vigil/camera/<cam>/#` — everything of one camera. */
     camera: (cam: string): string => `${this.camera(cam)}/#`,
+    /** `vigil/camera/+/+/state` — every camera's feature states. */
+    cameraFeatureStates: (): string => `${this.prefix}/camera/+/+/state`,
+    /** `homeassistant/+/<node>/+/config` — the discovery configs published under one node id. */
+    haDiscoveryOf: (node: string): string => `${this.discoveryPrefix}/+/${seg(node, 'HA node id')}/+/config`,
     /** `vigil/camera/<cam>/+/set` — every command of one camera. */
     cameraSetsOf: (cam: string): string => `${this.camera(cam)}/+/set`,
     cameraConfigs: (): string => `${this.prefix}/camera/+/config`,
@@ -174,6 +182,7 @@ export class Topics {
       if (p.length === 4 && p[3] === 'state') return { kind: 'camera.featureState', camera: cam, feature: p[2]! };
       if (p.length === 4 && p[3] === 'snapshot') return { kind: 'camera.labelSnapshot', camera: cam, label: p[2]! };
       if (p.length === 4 && p[3] === 'active') return { kind: 'camera.activeCount', camera: cam, label: p[2]! };
+      if (p.length === 4 && p[3] === 'event') return { kind: 'camera.labelEvent', camera: cam, label: p[2]! };
       if (p.length === 5 && p[2] === 'relay' && p[3] && (p[4] === 'set' || p[4] === 'state')) return { kind: p[4] === 'set' ? 'camera.relaySet' : 'camera.relayState', camera: cam, relay: p[3] };
     }
     if (p[0] === 'events' && p.length === 1) return { kind: 'events' };
@@ -261,7 +270,7 @@ type CameraTopicKind = 'camera.config' | 'camera.availability' | 'camera.state' 
 /** Result of {@link Topics.parse}. */
 export type ParsedTopic =
   | { kind: CameraTopicKind; camera: string }
-  | { kind: 'camera.count' | 'camera.labelSnapshot' | 'camera.activeCount'; camera: string; label: string }
+  | { kind: 'camera.count' | 'camera.labelSnapshot' | 'camera.activeCount' | 'camera.labelEvent'; camera: string; label: string }
   | { kind: 'camera.set' | 'camera.featureState'; camera: string; feature: string }
   | { kind: 'events' }
   | { kind: 'zone.count'; zone: string; label: string }

@@ -5,22 +5,27 @@
  * |---|---|---|
  * | internal (the hub's own components) | all | all |
  * | device `component` (a camera/detector process elsewhere) | all but `homeassistant/#` | all but `homeassistant/#` |
- * | device `ha` (the Home Assistant integration) | `homeassistant/#`, `…/set`, `…/ptz`, `…/relay/+/set`, `vigil/event/trigger` | `homeassistant/#`, `vigil/#` |
+ * | device `ha` (the Home Assistant integration) | `homeassistant/#`, `…/set`, `…/ptz`, `…/relay/+/set`, `vigil/event/trigger`, `vigil/display/+/layout/set`, `vigil/bridge/request/#` | `homeassistant/#`, `vigil/#` |
  * | device `head` `<id>` | `vigil/head/<id>/#` | `vigil/head/<id>/#` |
  * | device `kiosk` `<id>` | `vigil/kiosk/<id>/#` | its displays' `vigil/display/<d>/#`, `vigil/kiosk/<id>/#`, hub availability |
  * | device `camera` `<id>` | `vigil/camera/<id>/#` but `config` and `…/set` | `vigil/camera/<id>/#` |
  * | admin (user or key) | `vigil/#` but `vigil/camera/+/config` (and, limited to cameras, nothing under another camera) | `vigil/#` |
- * | operator | `vigil/camera/<granted>/+/set`, `…/<granted>/ptz`, `…/<granted>/relay/+/set`, `vigil/event/trigger`, `vigil/display/+/layout/set` | `vigil/#` |
- * | viewer | nothing | `vigil/#` |
+ * | operator | `vigil/camera/<granted>/+/set`, `…/<granted>/ptz`, `…/<granted>/relay/+/set`, `vigil/event/trigger`, `vigil/display/+/layout/set`, `vigil/bridge/request/#` | `vigil/#` |
+ * | viewer | `vigil/bridge/request/#` | `vigil/#` |
  * | anonymous (only if allowed, only from loopback) | nothing | `vigil/display/#`, hub availability |
  *
  * `homeassistant/#` belongs to the HA integration device only. Users limited to some
  * cameras may not subscribe to a filter naming another camera (`vigil/camera/<cam>/…`,
  * `vigil/recorder/<cam>/…`), and what they receive through wildcards is filtered per
  * message ({@link canReceive}).
+ *
+ * Management requests (`vigil/bridge/request/#`) are handed to the bridge by the broker
+ * policy with their publisher's principal and delivered to nobody; the bridge checks each
+ * operation's role (`hub/bridge/roles.ts`), which also decides who reads its answers.
  */
-import { filterWithin, type Topics } from '../../components/protocol/topics.ts';
+import { filterWithin, type TopicArea, type Topics } from '../../components/protocol/topics.ts';
 import { canSeeCamera, hasRole, type Principal } from '../auth/principal.ts';
+import { bridgeOpRole } from '../bridge/roles.ts';
 
 const within = (x: string, patterns: string[]): boolean => patterns.some((p) => filterWithin(x, p));
 
@@ -38,7 +43,7 @@ export class Acl {
       const id = p.id;
       switch (p.deviceKind) {
         case 'component': return !within(topic, [s.discovery()]);
-        case 'ha': return within(topic, [s.discovery(), s.cameraSets(), s.cameraPtzs(), s.cameraRelaySets(), t.eventTrigger()]);
+        case 'ha': return within(topic, [s.discovery(), s.cameraSets(), s.cameraPtzs(), s.cameraRelaySets(), t.eventTrigger(), s.displayLayoutSets(), s.bridgeRequests()]);
         case 'head': return within(topic, [s.head(id)]);
         case 'kiosk': return within(topic, [s.kiosk(id)]);
         case 'camera': return within(topic, [s.camera(id)]) && !within(topic, [t.cameraConfig(id), s.cameraSetsOf(id)]);
@@ -52,9 +57,15 @@ export class Acl {
     if (hasRole(p, 'operator')) {
       const set = t.parse(topic);
       if (set?.kind === 'camera.set' || set?.kind === 'camera.ptz' || set?.kind === 'camera.relaySet') return canSeeCamera(p, set.camera);
-      return within(topic, [t.eventTrigger(), s.displayLayoutSets()]);
+      return within(topic, [t.eventTrigger(), s.displayLayoutSets(), s.bridgeRequests()]);
     }
-    return false;
+    return hasRole(p, 'viewer') && within(topic, [s.bridgeRequests()]);
+  }
+
+  /** Is `topic` a management request (`vigil/bridge/request/…`)? Such publishes go to the bridge, never to subscribers. */
+  isBridgeRequest(topic: string): boolean {
+    const a = this.t.area(topic);
+    return a?.area === 'bridge' && a.id === 'request';
   }
 
   /** May `p` subscribe to `filter`? */
@@ -97,13 +108,15 @@ export class Acl {
    * of cameras it cannot see, events of such cameras, zone counts touching them, camera
    * configs (credentials, sealed), recording segments and exports of such cameras, event
    * images, component internals and display bundles (their media tokens) for limited
-   * principals, and bridge traffic for non-admins are dropped.
+   * principals, and bridge traffic as {@link canReceiveBridge} says are dropped; management
+   * requests reach nobody.
    * @param zoneCameras zone → cameras that define it.
    */
   canReceive(p: Principal, topic: string, payload: Buffer, zoneCameras: (zone: string) => string[]): boolean {
     const a = this.t.area(topic);
     // homeassistant/… reaches only the HA integration, whatever wildcard matched it (`+/sensor/#`…).
     if (a?.area === 'discovery') return p.kind === 'internal' || (p.kind === 'device' && p.deviceKind === 'ha');
+    if (this.isBridgeRequest(topic)) return false;
     if (p.kind === 'internal' || (p.kind === 'device' && (p.deviceKind === 'component'))) return true;
     if (!a) return true; // outside Vigil's topics: authorized at subscribe time
     const { area, id = '' } = a;
@@ -134,9 +147,38 @@ export class Acl {
       // vigil/event/trigger carries its camera in the payload.
       try { return canSeeCamera(p, String((JSON.parse(payload.toString()) as { camera?: unknown }).camera)); } catch { return false; }
     }
-    if (area === 'bridge') return hasRole(p, 'admin');
+    if (area === 'bridge') return this.canReceiveBridge(p, a, payload);
     // A display's bundle carries media tokens of the kiosk that may open any camera it shows.
     if (area === 'display' && limited) return a.rest.join('/') !== 'layout/state';
     return true;
+  }
+
+  /**
+   * `vigil/bridge/…` for users and keys: `state` to every role; `info` (every camera, the
+   * config summary) to admins of every camera; `response/<op>` — errors to every role,
+   * answers to those holding the op's role ({@link bridgeOpRole}) — and, for principals
+   * limited to cameras, only when every camera the response names is theirs.
+   */
+  private canReceiveBridge(p: Principal, a: TopicArea, payload: Buffer): boolean {
+    if (!hasRole(p, 'viewer')) return false;
+    if (a.id === 'state' && a.rest.length === 0) return true;
+    if (a.id !== 'response') return hasRole(p, 'admin') && p.cameras === null;
+    let r: { status?: unknown; data?: unknown } | null;
+    try { r = JSON.parse(payload.toString()) as typeof r; } catch { return false; }
+    const op = a.rest.join('/');
+    if (r?.status !== 'error' && !hasRole(p, bridgeOpRole(op))) return false;
+    return p.cameras === null || this.responseCameras(op, r?.data).every((c) => canSeeCamera(p, c));
+  }
+
+  /** Cameras a response's `data` names: its `camera`, a camera operation's `name`, a refused command's `topic`. */
+  private responseCameras(op: string, data: unknown): string[] {
+    if (!data || typeof data !== 'object') return [];
+    const d = data as { camera?: unknown; name?: unknown; topic?: unknown };
+    const topicCamera = typeof d.topic === 'string' ? this.cameraNamed(d.topic) : undefined;
+    return [
+      ...(typeof d.camera === 'string' ? [d.camera] : []),
+      ...(op.startsWith('camera/') && typeof d.name === 'string' ? [d.name] : []),
+      ...(topicCamera ? [topicCamera] : []),
+    ];
   }
 }

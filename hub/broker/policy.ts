@@ -24,6 +24,12 @@ export const INTERNAL_USER = '$vigil-internal';
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
+/**
+ * Takes a management request published on `vigil/bridge/request/<op>` (see `hub/bridge/`)
+ * with the publisher's principal and address; must not throw (it answers on the bus).
+ */
+export type BridgeRequestHandler = (principal: Principal, topic: string, payload: Buffer, ip: string | null) => void;
+
 export interface BrokerPolicyOptions {
   /** The hub's topic layout: ACL patterns and the camera configs the policy learns zones from. */
   topics: Topics;
@@ -43,6 +49,12 @@ export class BrokerPolicy {
   private unlisten?: () => void;
   /** zone → cameras defining it, learnt from the camera configs the hub publishes. */
   private readonly zones = new Map<string, Set<string>>();
+  /**
+   * Receives every authorized publish on `vigil/bridge/request/#` (clients only, never a
+   * will the broker publishes on its own), which is then delivered to no subscriber and
+   * never retained. Unset: such requests are dropped with a warning.
+   */
+  onBridgeRequest?: BridgeRequestHandler;
 
   constructor(private readonly opts: BrokerPolicyOptions) {
     this.acl = new Acl(opts.topics);
@@ -112,6 +124,14 @@ export class BrokerPolicy {
         if (!p || !this.acl.canPublish(p, packet.topic)) {
           log.warn({ clientId: client?.id, principal: p?.name, topic: packet.topic }, 'mqtt publish refused');
           cb(new Error('publish not authorized'));
+          return;
+        }
+        if (this.acl.isBridgeRequest(packet.topic)) {
+          packet.retain = false;
+          const handler = client ? this.onBridgeRequest : undefined;
+          if (handler) handler(p, packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(String(packet.payload)), remoteOf(client!) ?? null);
+          else log.warn({ clientId: client?.id, principal: p.name, topic: packet.topic }, 'bridge request dropped: no handler');
+          cb(null);
           return;
         }
         this.observe(packet);

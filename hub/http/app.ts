@@ -28,6 +28,8 @@ import type { SimpleRules } from '../services/simple-rules.ts';
 import { kioskRouter } from './kiosk-page.ts';
 import type { WallService } from '../services/wall-service.ts';
 import type { EventTriggers } from '../services/event-triggers.ts';
+import { onvifRouter } from './routes-onvif.ts';
+import type { OnvifService } from '../onvif/onvif-service.ts';
 
 const HLS_JS = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 import type { CameraService } from '../services/camera-service.ts';
@@ -53,6 +55,8 @@ export interface AppDeps {
   rules: SimpleRules;
   /** Layouts, kiosks, displays, pairing and activation. */
   wall: WallService;
+  /** ONVIF discovery, probing, and cameras from devices. */
+  onvif: OnvifService;
   /** Playback and exports. */
   recordings: RecordingsRouterDeps;
   /** Live view (MJPEG routes; the MSE WebSocket is attached to the server by the hub). */
@@ -100,6 +104,7 @@ export function createApp(d: AppDeps): Express {
   app.use('/api', recordingsRouter(d.recordings));
   app.use('/api', wallRouter(d.wall, d.auth));
   app.use('/api', rulesRouter(d.rules, d.auth));
+  app.use('/api', onvifRouter(d.onvif, d.auth));
   app.use('/api', notFound);
   app.get('/', (_req, res) => { res.type('html').send(STATUS_PAGE); });
   app.get('/app.js', (_req, res) => { res.type('text/javascript').send(PAGE_SCRIPT); });

@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { cameraConfig } from '../../components/protocol/camera-config.ts';
 import { bundle, display, layout, layoutInput } from '../../components/protocol/layout.ts';
 import { pairRequest, pairingStart } from '../../components/protocol/pairing.ts';
+import { addCameraInput, discoverInput } from '../onvif/onvif-service.ts';
+import { probeInput } from '../onvif/probe.ts';
+import { simpleRule, triggerEvent, triggerInput } from '../../components/protocol/rules.ts';
 
 const err = { $ref: '#/components/schemas/Error' };
 const errResp = (d: string) => ({ description: d, content: { 'application/json': { schema: err } } });
@@ -110,6 +113,13 @@ export function openApiDocument(version: string): object {
       '/api/displays/{id}': { parameters: [idParam], get: { summary: 'One display', responses: { 200: json(ref('Display')), 404: errResp('unknown') } }, patch: { summary: 'Rename or resize (admin)', requestBody: body({ type: 'object' }), responses: { 200: json(ref('Display')) } } },
       '/api/displays/{id}/activate': { parameters: [idParam], post: { summary: 'Activate a layout (id or a whole layout) on a display (operator+); the bundle is published retained on vigil/display/<id>/layout/state', requestBody: body({ type: 'object', required: ['layout'], properties: { layout: { oneOf: [{ type: 'string' }, ref('Layout')] } } }), responses: { 200: json(ref('Bundle'), 'The bundle without stream URLs'), 400: errResp('invalid'), 404: errResp('unknown display or layout') } } },
       '/api/displays/{id}/bundle': { parameters: [idParam], get: { summary: 'The current bundle with fresh media tokens (the display’s kiosk as bearer, or admin)', responses: { 200: json(ref('Bundle')), 404: errResp('unknown, or no layout shown') } } },
+      '/api/events/trigger': { post: { summary: 'A synthetic event into the rules engine {camera, topic, property_op?, data? | payload?} (operator+, the camera granted); published normalized on vigil/event/trigger', requestBody: body(schema(triggerInput, 'input')), responses: { 202: json(ref('TriggerEvent'), 'Published'), 400: errResp('invalid, with the field'), 404: errResp('camera not visible') } } },
+      '/api/rules': { get: { summary: 'Simple rules (operator+)', responses: { 200: json({ type: 'array', items: ref('Rule') }) } }, post: { summary: 'Create a simple rule; compiled into the Node-RED tab vigil.simple-rules (admin)', requestBody: body(schema(simpleRule, 'input')), responses: { 201: json(ref('Rule'), 'Created'), 400: errResp('invalid, with the field (unknown display or layout too)'), 409: errResp('id taken') } } },
+      '/api/rules/{id}': { parameters: [idParam], get: { summary: 'One rule (operator+)', responses: { 200: json(ref('Rule')), 404: errResp('unknown') } }, put: { summary: 'Replace a rule (admin)', requestBody: body(schema(simpleRule, 'input')), responses: { 200: json(ref('Rule')), 400: errResp('invalid'), 404: errResp('unknown') } }, delete: { summary: 'Delete a rule (admin)', responses: { 204: { description: 'Deleted' }, 404: errResp('unknown') } } },
+      '/api/rules-status': { get: { summary: 'Whether the rules are deployed to the engine (operator+)', responses: { 200: json({ type: 'object', properties: { deployed: { type: 'boolean' }, synced_at: { type: 'number' }, error: { type: 'string' } } }) } } },
+      '/api/onvif/discover': { post: { summary: 'WS-Discovery of ONVIF devices on the hub’s networks, listening timeout_ms (admin)', requestBody: body(schema(discoverInput, 'input')), responses: { 200: json({ type: 'array', items: ref('OnvifDevice') }), 400: errResp('invalid body') } } },
+      '/api/onvif/probe': { post: { summary: 'Log in to an ONVIF device and read it: information, capabilities, profiles with stream URIs, the suggested camera config; credentials never echoed (admin)', requestBody: body(schema(probeInput, 'input')), responses: { 200: json(ref('OnvifProbe')), 400: errResp('invalid body; field password: the device refused the login; field url: no ONVIF device answered there') } } },
+      '/api/cameras/onvif': { post: { summary: 'Create a camera from an ONVIF device: record/live = its highest-resolution profile, detect = its lowest, the onvif block set; other camera fields in the body win (admin)', requestBody: body(schema(addCameraInput, 'input')), responses: { 201: json(ref('Camera'), 'Created'), 400: errResp('as /api/onvif/probe, or an invalid camera field'), 409: errResp('name taken') } } },
     },
     security: [{ session: [] }, { bearer: [] }, { apiKey: [] }],
     components: {
@@ -127,7 +137,25 @@ export function openApiDocument(version: string): object {
         Display: schema(display),
         Kiosk: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, created_at: { type: 'number' }, displays: { type: 'array', items: ref('Display') } } },
         Bundle: schema(bundle),
+        Rule: schema(simpleRule),
+        TriggerEvent: schema(triggerEvent),
         Camera: { allOf: [{ $ref: '#/components/schemas/CameraInput' }], description: 'As CameraInput, without username/password, plus has_credentials' },
+        OnvifDevice: {
+          type: 'object', description: 'A device that answered a WS-Discovery probe',
+          properties: { xaddr: { type: 'string', description: 'device service URL' }, xaddrs: { type: 'array', items: { type: 'string' } }, urn: { type: 'string' }, name: { type: ['string', 'null'] }, hardware: { type: ['string', 'null'] }, location: { type: ['string', 'null'] }, address: { type: 'string' } },
+        },
+        OnvifProbe: {
+          type: 'object',
+          properties: {
+            url: { type: 'string' },
+            device: { type: 'object', properties: { manufacturer: { type: 'string' }, model: { type: 'string' }, firmware_version: { type: 'string' }, serial_number: { type: 'string' }, hardware_id: { type: 'string' } } },
+            capabilities: { type: 'object', properties: { events: { type: 'boolean' }, ptz: { type: 'boolean' }, relays: { type: 'integer' } } },
+            relays: { type: 'array', items: { type: 'object', properties: { token: { type: 'string' }, mode: { type: ['string', 'null'] }, idle_state: { type: ['string', 'null'] } } } },
+            profiles: { type: 'array', items: { type: 'object', properties: { token: { type: 'string' }, name: { type: 'string' }, encoding: { type: ['string', 'null'] }, width: { type: ['integer', 'null'] }, height: { type: ['integer', 'null'] }, fps: { type: ['number', 'null'] }, ptz: { type: 'boolean' }, stream_uri: { type: ['string', 'null'], description: 'RTSP, credentials removed' } } } },
+            snapshot_uri: { type: ['string', 'null'] },
+            suggested: { type: 'object', description: 'paths (record/live: highest resolution, detect: lowest) and onvif.url', properties: { paths: { type: 'object' }, onvif: { type: 'object' } } },
+          },
+        },
         Event: {
           type: 'object',
           properties: {

@@ -74,15 +74,6 @@ const segmentQuery = z.object({
   token: z.string().optional(),
 });
 
-/** Body of `POST /exports`: a camera range (Unix seconds) or an event's window (with its camera's pre/post capture). */
-export const exportRangeBody = z.object({ camera: cameraName, start: z.number().finite().min(0), end: z.number().finite().min(0) }).strict();
-/** Body of `POST /exports` for an event's window. */
-export const exportEventBody = z.object({ event: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/, 'not an event id') }).strict();
-/** Parses a `POST /exports` body: `{event}` when it has an `event` key, else `{camera, start, end}`. @throws InvalidInput `validation_failed` (400) with the field */
-export function parseExportBody(body: unknown): z.infer<typeof exportRangeBody> | z.infer<typeof exportEventBody> {
-  return body && typeof body === 'object' && 'event' in body ? parseWith(exportEventBody, body) : parseWith(exportRangeBody, body);
-}
-
 /**
  * Builds the router. Mount it at `/api` after `authenticate` (before the `/api` 404).
  * Every failure is an {@link ApiError} or a domain error (JSON through the error middleware).
@@ -162,16 +153,8 @@ export function recordingsRouter(deps: RecordingsRouterDeps): Router {
   }));
 
   r.post('/exports', requireRole('operator'), route(async (req, res) => {
-    const b = parseExportBody(req.body);
     const p = req.principal!;
-    let row: ExportRow;
-    if ('event' in b) {
-      assertCamera(p, await exports.eventCamera(b.event));
-      row = await exports.exportForEvent(b.event, p.name);
-    } else {
-      assertCamera(p, b.camera);
-      row = await exports.create({ camera: b.camera, start: b.start, end: b.end, kind: 'export', createdBy: p.name });
-    }
+    const row = await exports.request(req.body, p);
     await auth.activity.record({ actor: p.name, ip: req.ip ?? null, action: 'export.create', target: `export:${row.id}`, details: { camera: row.camera, start: row.start_time, end: row.end_time, event: row.event_id } });
     res.status(202).location(`${req.baseUrl}/exports/${row.id}`).json(row);
   }));

@@ -15,18 +15,11 @@
  */
 import { Router, type Request } from 'express';
 import type { AuthService } from '../auth/auth-service.ts';
-import { canSeeCamera, hasRole, type Principal } from '../auth/principal.ts';
-import { activateBody, type WallService } from '../services/wall-service.ts';
-import { parseWith } from '../errors.ts';
-import type { Bundle, Layout } from '../../components/protocol/layout.ts';
+import { hasRole, type Principal } from '../auth/principal.ts';
+import { seesLayout, type WallService } from '../services/wall-service.ts';
+import type { Bundle } from '../../components/protocol/layout.ts';
 import { ApiError, route } from './errors.ts';
 import { requireRole } from './auth.ts';
-
-/** True when `p` may see every camera `l` shows or preloads. */
-function seesLayout(p: Principal | undefined, l: Layout): boolean {
-  const cams = [...l.regions.flatMap((r) => (r.cell?.type === 'camera' ? [r.cell.camera] : [])), ...l.preload_camera_ids];
-  return cams.every((c) => canSeeCamera(p, c));
-}
 
 /**
  * The bundle without its stream URLs: their media tokens belong to the kiosk (and may open
@@ -107,10 +100,7 @@ export function wallRouter(wall: WallService, auth: AuthService): Router {
     res.json(d);
   }));
   r.post('/displays/:id/activate', operator, route(async (req, res) => {
-    const body = parseWith(activateBody, req.body);
-    const l = typeof body.layout === 'string' ? await wall.layout(body.layout) : body.layout;
-    if (!seesLayout(req.principal, l)) throw new ApiError(404, 'not_found', 'this layout shows a camera you cannot see');
-    const b = await wall.activate(id(req), body.layout);
+    const b = await wall.activateFor(id(req), req.body, req.principal!);
     await log(req, 'display.activate', `display:${b.display}`, { layout: b.layout, seq: b.seq });
     res.json(withoutUrls(b));
   }));

@@ -28,7 +28,10 @@ import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Bus } from '../../components/protocol/bus.ts';
 import type { Topics } from '../../components/protocol/topics.ts';
-import { Conflict, NotFound } from '../errors.ts';
+import { z } from 'zod';
+import { cameraName } from '../../components/protocol/camera-config.ts';
+import { canSeeCamera, type Principal } from '../auth/principal.ts';
+import { Conflict, NotFound, parseWith } from '../errors.ts';
 import type { EventsRepo } from '../store/events-repo.ts';
 import type { ExportRow, RecordingsRepo } from '../store/recordings-repo.ts';
 import { RangeFileCache, type RangeFile } from './export-cache.ts';
@@ -40,6 +43,11 @@ import { safeJoin } from './safe-path.ts';
 export const WAIT_TIMEOUT_S = 2 * 600;
 /** Export ids: what {@link ExportService.create} makes (UUIDs), and all a route may pass to a path. */
 export const EXPORT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Body of an export request (`POST /api/exports`, bridge `export`): a camera range (Unix seconds). */
+export const exportRangeBody = z.object({ camera: cameraName, start: z.number().finite().min(0), end: z.number().finite().min(0) }).strict();
+/** Body of an export request for an event's window (with its camera's pre/post capture). */
+export const exportEventBody = z.object({ event: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/, 'not an event id') }).strict();
 
 /** The `record` settings of a camera that matter for event clips (a subset of `CameraConfig['record']`). Seconds. */
 export interface RecordSettings {
@@ -162,6 +170,26 @@ export class ExportService {
   async exportForEvent(eventId: string, createdBy?: string): Promise<ExportRow> {
     const w = await this.eventWindow(eventId);
     return this.create({ ...w, kind: 'export', eventId, createdBy });
+  }
+
+  /**
+   * An export asked for by `principal` (REST and the MQTT bridge): `{event}` when the body
+   * has an `event` key, else `{camera, start, end}`; the camera must be one the principal
+   * sees (else NotFound, as for an unknown camera, so the name is not confirmed).
+   * @throws InvalidInput `validation_failed` (400) with the field; NotFound (404); Conflict as {@link create} / {@link exportForEvent}
+   */
+  async request(body: unknown, principal: Principal): Promise<ExportRow> {
+    const visible = (camera: string) => {
+      if (!canSeeCamera(principal, camera)) throw new NotFound(`no camera ${camera}`);
+    };
+    if (body && typeof body === 'object' && 'event' in body) {
+      const { event } = parseWith(exportEventBody, body);
+      visible(await this.eventCamera(event));
+      return this.exportForEvent(event, principal.name);
+    }
+    const b = parseWith(exportRangeBody, body);
+    visible(b.camera);
+    return this.create({ camera: b.camera, start: b.start, end: b.end, kind: 'export', createdBy: principal.name });
   }
 
   /** The camera of an event (for authorization before {@link exportForEvent}). @throws NotFound `not_found` (404) */

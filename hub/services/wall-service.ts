@@ -24,6 +24,7 @@ import {
 } from '../../components/protocol/layout.ts';
 import { pairRequest, pairingStart, type PairingResult, type PairingTicket } from '../../components/protocol/pairing.ts';
 import type { AuthService } from '../auth/auth-service.ts';
+import { canSeeCamera, type Principal } from '../auth/principal.ts';
 import type { WallRepo, KioskRow, DisplayRecord } from '../store/wall-repo.ts';
 import { Conflict, DomainError, InvalidInput, NotFound, invalidFromZod, parseWith } from '../errors.ts';
 import { compileLayout } from './layout-compiler.ts';
@@ -56,11 +57,18 @@ export const displayPatch = z.object({ name: displaySchema.shape.name, width: di
 /** `POST /api/kiosks/:id/displays` body. */
 export const displayCreate = displaySchema.pick({ id: true, name: true, width: true, height: true }).strict();
 /** `POST /api/displays/:id/activate` body. */
+/** True when `p` may see every camera `l` shows or preloads (who may list, read and activate it). */
+export function seesLayout(p: Principal | undefined, l: Layout): boolean {
+  const cams = [...l.regions.flatMap((r) => (r.cell?.type === 'camera' ? [r.cell.camera] : [])), ...l.preload_camera_ids];
+  return cams.every((c) => canSeeCamera(p, c));
+}
+
 export const activateBody = z.object({ layout: z.union([layoutSchema.shape.id, layoutSchema]) }).strict();
 
 export class WallService {
   readonly pairing = new PairingTickets();
   private timer?: NodeJS.Timeout;
+  private readonly listeners = new Set<() => void>();
 
   constructor(private readonly d: WallDeps) {}
 
@@ -71,6 +79,20 @@ export class WallService {
     await this.refreshAll();
     this.timer = setInterval(() => { this.refreshAll().catch((err: Error) => this.d.logger.warn({ err: err.message }, 'bundle refresh failed')); }, REFRESH_INTERVAL_MS);
     this.timer.unref();
+  }
+
+  /**
+   * Calls `fn` after layouts, kiosks or displays were created, changed or deleted (Home
+   * Assistant's discovery follows them). A listener that throws is ignored.
+   * @returns a function that removes the listener
+   */
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => { this.listeners.delete(fn); };
+  }
+
+  private changed(): void {
+    for (const fn of this.listeners) { try { fn(); } catch { /* a listener's failure is its own */ } }
   }
 
   async stop(): Promise<void> {
@@ -110,6 +132,7 @@ export class WallService {
     if (!replace && old) throw new Conflict(`layout ${l.id} exists`, 'id');
     if (replace && !old) throw new NotFound(`no layout ${replace}`);
     await this.d.repo.saveLayout(l);
+    this.changed();
     if (old) await this.reissue((d) => d.layout_id === l.id || l.priority === 'hot' || old.priority === 'hot', true);
     else if (l.priority === 'hot') await this.reissue(() => true, false);
     return l;
@@ -119,6 +142,7 @@ export class WallService {
   async deleteLayout(id: string): Promise<void> {
     const old = await this.layout(id);
     await this.d.repo.deleteLayout(id);
+    this.changed();
     if (old.priority === 'hot') await this.reissue(() => true, false);
   }
 
@@ -168,6 +192,7 @@ export class WallService {
       mqtt: { username: id, password: dev.password, path: '/mqtt' }, prefix: this.d.topics.prefix,
     };
     this.pairing.complete(ticket.id, result);
+    this.changed();
     this.d.logger.info({ kiosk: id, display: first.id }, 'kiosk paired');
     return this.kiosk(id);
   }
@@ -193,6 +218,7 @@ export class WallService {
     const k = await this.kiosk(id);
     await this.d.auth.credentials.revokeDevice(k.id).catch((err: unknown) => { if (!(err instanceof NotFound)) throw err; });
     await this.d.repo.deleteKiosk(id);
+    this.changed();
     const { bus, topics } = this.d;
     for (const d of k.displays) bus.publishState(topics.displayLayoutState(d.id), '');
     bus.publishState(topics.kioskState(id), '');
@@ -211,6 +237,7 @@ export class WallService {
     const d: DisplayRecord = { ...input, kiosk_id: k.id, layout_id: null, seq: 0 };
     await this.d.repo.saveDisplay(d);
     await this.d.auth.credentials.setDeviceDisplays(k.id, [...k.displays.map((x) => x.id), d.id]);
+    this.changed();
     return toDisplay(d);
   }
 
@@ -226,8 +253,22 @@ export class WallService {
     const d = await this.requireDisplay(id);
     const next = { ...d, ...parseWith(displayPatch, body) };
     await this.d.repo.saveDisplay(next);
+    this.changed();
     if (next.layout_id && (next.width !== d.width || next.height !== d.height)) await this.reissue((x) => x.id === id, true);
     return toDisplay(next);
+  }
+
+  /**
+   * {@link activate} for a caller: `body` is `{layout: id | Layout}` ({@link activateBody}),
+   * and `principal` must see every camera the layout shows or preloads ({@link seesLayout}).
+   * Used by `POST /api/displays/:id/activate` and the bridge's `layout/activate`.
+   * @throws InvalidInput with the field; NotFound (display, layout, or a layout showing a camera the caller cannot see)
+   */
+  async activateFor(id: string, body: unknown, principal: Principal): Promise<Bundle> {
+    const b = parseWith(activateBody, body);
+    const l = typeof b.layout === 'string' ? await this.layout(b.layout) : b.layout;
+    if (!seesLayout(principal, l)) throw new NotFound('this layout shows a camera you cannot see');
+    return this.activate(id, b.layout);
   }
 
   /**

@@ -34,8 +34,9 @@ export const defaultMqttCreds = new Map<string, { username: string; password: st
 
 /**
  * Starts a hub; `overrides` are merged into a test config (ports 0, 127.0.0.1, demo off,
- * 2 workers, generous login limits). Unless `noAdmin`, an admin user `admin` is created
- * and logged in, and a `component` device credential is made for MQTT test clients.
+ * 2 workers, generous login limits, rules and Home Assistant discovery off). Unless
+ * `noAdmin`, an admin user `admin` is created and logged in, and a `component` device
+ * credential is made for MQTT test clients.
  */
 export async function startTestHub(overrides: DeepPartial<VigilConfig> & Record<string, unknown> = {}, opts: { dataDir?: string; noAdmin?: boolean } = {}): Promise<TestHub> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'vigil-test-'));
@@ -48,6 +49,8 @@ export async function startTestHub(overrides: DeepPartial<VigilConfig> & Record<
     log: { level: 'debug' },
     auth: { login_limits: { per_second: 1000, per_minute: 1000, per_hour: 10000 } },
     rules: { enabled: false },
+    // Home Assistant discovery adds retained configs and periodic stats: tests that want them turn it on.
+    homeassistant: { enabled: false },
     // The test machine's shared disk may be fuller than the defaults allow: only size caps set by a test apply.
     recordings: { max_percent: 100, min_free_gb: 0 },
   };

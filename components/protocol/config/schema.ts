@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { detectorSection } from './detector.ts';
+import { homeassistantSection } from './homeassistant.ts';
 import { httpSection } from './http.ts';
 import { mqttSection } from './mqtt.ts';
 
@@ -82,6 +83,7 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('The embedded Node-RED rules engine.'),
+    homeassistant: homeassistantSection.prefault({}).describe('Home Assistant MQTT discovery (docs/home-assistant.md).'),
     log: z
       .object({
         level: z
