@@ -16,8 +16,8 @@ let rec: MqttRecorder;
 
 beforeAll(async () => {
   rtsp = await startRtspServer();
-  h = await startTestHub();
-  rec = await MqttRecorder.connect(h.mqttUrl, ['vigil/events', 'vigil/camera/lobby/+', 'vigil/camera/lobby/+/active', 'vigil/camera/lobby/person/snapshot', 'vigil/zone/+/+', 'vigil/bridge/response/#']);
+  h = await startTestHub({ rules: { enabled: true } });
+  rec = await MqttRecorder.connect(h.mqttUrl, ['vigil/event/trigger', 'vigil/events', 'vigil/camera/lobby/+', 'vigil/camera/lobby/+/active', 'vigil/camera/lobby/person/snapshot', 'vigil/zone/+/+', 'vigil/bridge/response/#']);
 });
 
 afterAll(async () => {
@@ -135,4 +135,58 @@ describe('RTSP camera → detection → MQTT events', () => {
     for (const m of rec.messages) expect(m.payload.includes('hunter2-secret')).toBe(false);
     expect(h.logs()).not.toContain('hunter2-secret');
   }, 300_000);
+
+  it('a real detection fires a flow of Vigil\'s nodes in the embedded Node-RED (vigil event → change → vigil trigger)', async () => {
+    const tab = {
+      id: 'pipeline.tab', label: 'Person on lobby',
+      nodes: [
+        { id: 'pipeline.ev', type: 'vigil event', hub: 'pipeline.hub', cameras: 'lobby', labels: 'person', typeNew: true, typeUpdate: false, typeEnd: false, x: 120, y: 60, wires: [['pipeline.set']] },
+        { id: 'pipeline.set', type: 'change', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '{"camera":"lobby","topic":"flow/person-seen","payload":{"id":"seen"}}', tot: 'json' }], x: 320, y: 60, wires: [['pipeline.trigger']] },
+        { id: 'pipeline.trigger', type: 'vigil trigger', hub: 'pipeline.hub', topic: 'never/matches', x: 520, y: 60, wires: [[]] },
+      ],
+      configs: [{ id: 'pipeline.hub', type: 'vigil-hub', mode: 'embedded', name: 'this hub' }],
+    };
+    const deployed = await api(h.baseUrl, 'POST', '/rules/flow', tab);
+    expect(deployed.status, JSON.stringify(deployed.body)).toBe(200);
+    const t0 = Date.now();
+    expect((await api(h.baseUrl, 'PATCH', '/api/cameras/lobby', { enabled: true })).status).toBe(200);
+    try {
+      const person = await rec.waitFor((m) => m.at >= t0 && m.topic === 'vigil/events' && JSON.parse(m.payload.toString()).type === 'new' && JSON.parse(m.payload.toString()).after.label === 'person', 90_000, 'a new person');
+      const fired = await rec.waitFor((m) => m.topic === 'vigil/event/trigger' && JSON.parse(m.payload.toString()).topic === 'flow/person-seen', 5_000, 'the flow\'s trigger');
+      expect(fired.at).toBeGreaterThanOrEqual(person.at);
+      expect(JSON.parse(fired.payload.toString())).toMatchObject({ camera: 'lobby', origin: 'synthetic', data: { id: 'seen' } });
+    } finally {
+      expect((await api(h.baseUrl, 'DELETE', `/rules/flow/${deployed.body.id}`)).status).toBe(204);
+      await api(h.baseUrl, 'PATCH', '/api/cameras/lobby', { enabled: false });
+    }
+  }, 150_000);
+
+  it('detect OFF on the switch Home Assistant uses (…/detect/set) stops detection while the camera runs; ON brings events back', async () => {
+    const ha = await h.hub.auth!.credentials.createDevice({ id: 'ha-pipeline', kind: 'ha' });
+    const client = await MqttRecorder.connect(h.mqttUrl, ['homeassistant/status'], { username: 'ha-pipeline', password: ha.password });
+    const frames = await MqttRecorder.connect(h.mqttUrl, ['vigil/camera/lobby/frame', 'vigil/camera/lobby/detect/state', 'vigil/camera/lobby/availability']);
+    try {
+      expect((await api(h.baseUrl, 'PATCH', '/api/cameras/lobby', { enabled: true })).status).toBe(200);
+      const t0 = Date.now();
+      await rec.waitFor((m) => m.at >= t0 && m.topic === 'vigil/events' && JSON.parse(m.payload.toString()).after.label === 'person', 90_000, 'a person event');
+      await client.client.publishAsync('vigil/camera/lobby/detect/set', 'OFF', { qos: 1 });
+      const off = await frames.waitFor((m) => m.topic === 'vigil/camera/lobby/detect/state' && m.payload.toString() === 'OFF', 5_000, 'detect state OFF');
+      await new Promise((r) => setTimeout(r, 8_000));
+      const quiet = off.at + 1_000; // frames and results in flight at the switch
+      expect(frames.messages.filter((m) => m.topic === 'vigil/camera/lobby/frame' && m.at > quiet)).toEqual([]);
+      const detections = rec.messages.filter((m) => m.topic === 'vigil/events' && m.at > quiet && JSON.parse(m.payload.toString()).type !== 'end');
+      expect(detections).toEqual([]);
+      // The camera kept running meanwhile (still online, no restart).
+      expect(frames.on('vigil/camera/lobby/availability').at(-1)!.payload.toString()).toBe('online');
+
+      await client.client.publishAsync('vigil/camera/lobby/detect/set', 'ON', { qos: 1 });
+      const on = await frames.waitFor((m) => m.topic === 'vigil/camera/lobby/detect/state' && m.payload.toString() === 'ON' && m.at > off.at, 5_000, 'detect state ON');
+      await frames.waitFor((m) => m.topic === 'vigil/camera/lobby/frame' && m.at > on.at, 15_000, 'frames to the detector again');
+      await rec.waitFor((m) => m.at > on.at && m.topic === 'vigil/events' && JSON.parse(m.payload.toString()).type !== 'end', 60_000, 'detections again');
+    } finally {
+      await frames.close();
+      await client.close();
+      await api(h.baseUrl, 'PATCH', '/api/cameras/lobby', { enabled: false });
+    }
+  }, 200_000);
 });

@@ -47,6 +47,13 @@ afterAll(async () => {
 });
 
 describe('simple rules', () => {
+  it('the editor\'s palette lists Vigil\'s nodes', async () => {
+    const sets = (await api(h.baseUrl, 'GET', '/rules/nodes', undefined, { token: h.adminToken, headers: { accept: 'application/json' } })).body as Array<{ module: string; types: string[]; enabled: boolean }>;
+    const vigil = sets.filter((s) => s.module === 'node-red-contrib-vigil');
+    expect(vigil.every((s) => s.enabled)).toBe(true);
+    expect(vigil.flatMap((s) => s.types).sort()).toEqual(['vigil camera', 'vigil event', 'vigil layout', 'vigil snapshot', 'vigil trigger', 'vigil-hub']);
+  });
+
   it('refuses bad rules with the field, and unknown displays or layouts', async () => {
     const base = { id: 'r', name: 'R', when: { topic: MOTION }, do: { action: 'activate_layout', display: DISPLAY, layout_id: 'door-zoom' } };
     const bad: Array<[unknown, string]> = [
