@@ -3,6 +3,7 @@
  * each printing its figures. `npm run bench -- broker pipeline` runs a subset.
  */
 import { benchBroker } from './broker.ts';
+import { benchCapacity } from './capacity.ts';
 import { benchDetector } from './detector.ts';
 import { benchHubRss } from './hub-rss.ts';
 import { benchPipeline } from './pipeline.ts';
@@ -20,6 +21,12 @@ const all: Record<string, () => Promise<Record<string, number | string>>> = {
   live: () => benchLive(),
   kiosk: () => benchKiosk(),
   rules: () => benchRules(),
+  // Capacity prints its per-step table here and returns the summary (≈ 10 min).
+  capacity: async () => {
+    const r = await benchCapacity();
+    console.table(r.steps);
+    return r.summary;
+  },
 };
 
 const wanted = process.argv.slice(2).filter((a) => a in all);
