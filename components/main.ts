@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const ctx: ComponentContext = { bus, topics, logger, secrets };
   const component: Component = s.role === 'camera'
     ? new CameraComponent(ctx, { cameras: s.cameras, componentId: id, recordingsRoot: s.recordingsRoot })
-    : new DetectorComponent(ctx, { workers: s.detector.workers || undefined, backend: s.detector.backend });
+    : new DetectorComponent(ctx, { workers: s.detector.workers || undefined, runtime: s.detector.runtime, regionSize: s.detector.region_size, backend: s.detector.backend, minScore: s.detector.min_score });
   await component.start();
   logger.info({ url: redactUrl(s.mqtt.url) }, `${s.role} component running`);
   const stop = async () => {

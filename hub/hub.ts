@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { Bus } from '../components/protocol/bus.ts';
 import { Topics } from '../components/protocol/topics.ts';
 import type { Component, ComponentContext } from '../components/protocol/component.ts';
-import { cameraConfig } from '../components/protocol/camera-config.ts';
+import { cameraConfig, liveStreamUrls } from '../components/protocol/camera-config.ts';
 import type { VigilConfig } from '../components/protocol/config/schema.ts';
 import { redactUrl } from '../components/protocol/log.ts';
 import { CameraComponent } from '../components/camera/index.ts';
@@ -33,6 +33,7 @@ import { Recordings } from './services/recordings.ts';
 import { WallService } from './services/wall-service.ts';
 import { EventTriggers } from './services/event-triggers.ts';
 import { SimpleRules } from './services/simple-rules.ts';
+import { FaceService } from './services/faces.ts';
 import { OnvifService } from './onvif/onvif-service.ts';
 import { RulesRepo } from './store/rules-repo.ts';
 import { WallRepo } from './store/wall-repo.ts';
@@ -44,6 +45,7 @@ import { HubHttpServer } from './http/server.ts';
 import { mediaVerdict, principalOf } from './http/auth.ts';
 import { attachLive, type LiveAttachment, type LiveOptions } from './http/live.ts';
 import { LiveRegistry } from './live/live-feed.ts';
+import { BusLiveSource } from './live/live-over-bus.ts';
 import { RulesEngine, type RulesAccess } from './rules/node-red.ts';
 import { ServiceGraph, step, type HubService } from './service.ts';
 import { VERSION } from './version.ts';
@@ -69,6 +71,8 @@ export class Hub {
   private readonly started = Date.now();
   private readonly dataDir: string;
   private readonly live = new LiveRegistry();
+  /** Live view of cameras run by a camera process elsewhere (leases over the bus). */
+  private liveBus?: BusLiveSource;
   // Parts made by the services, in start order.
   private ds!: DataSource;
   private keys!: HubKeys;
@@ -83,6 +87,7 @@ export class Hub {
   private wall!: WallService;
   private simpleRules!: SimpleRules;
   private onvif!: OnvifService;
+  private faces!: FaceService;
   private http?: HubHttpServer;
   private rules?: RulesEngine;
 
@@ -157,6 +162,15 @@ export class Hub {
         this.cameras = new CameraService(repo, this.bus!, topics, child('cameras'), this.keys.box, fileRoots);
         await this.cameras.start();
       }),
+      // Live view of cameras no in-process component runs: their camera process publishes while watched.
+      step('live over the bus', async () => {
+        const cams = this.cameras!;
+        this.liveBus = new BusLiveSource({
+          bus: this.bus!, topics, registry: this.live, logger: child('live'),
+          hasSub: (c) => { const cfg = cams.config(c); return cfg !== undefined && liveStreamUrls(cfg).sub !== undefined; },
+        });
+        await this.liveBus.start();
+      }, () => this.liveBus?.stop()),
       step('recordings', async () => {
         const cams = this.cameras!;
         this.recordings = new Recordings({
@@ -176,6 +190,11 @@ export class Hub {
           repo: new RulesRepo(this.ds), checkTarget: (d, l, r) => wall.checkTarget(d, l, r), engine: () => this.rules, logger: child('rules'),
         });
       }),
+      // Known faces: the library on the bus for the detectors, unknown faces from them.
+      step('faces', async () => {
+        this.faces = new FaceService({ bus: this.bus!, topics, logger: child('faces'), dir: join(this.dataDir, 'faces') });
+        await this.faces.start();
+      }, () => this.faces.stop()),
       step('event feed', () => this.feed.start()),
       // Optional: devices are reached in the background; /api/system shows each link under components.onvif.
       { name: 'onvif', required: false, start: async () => {
@@ -194,7 +213,7 @@ export class Hub {
         recordingsRoot: this.recordingsRoot, liveSink: (c, s) => this.live.source(c, s).sink(), liveRelease: (c, s) => { this.live.release(c, s); },
       }))] : []),
       ...(config.detector.enabled ? [this.componentService('detector', (ctx) => new DetectorComponent(ctx, {
-        workers: config.detector.workers, backend: config.detector.backend, minScore: config.detector.min_score,
+        workers: config.detector.workers, runtime: config.detector.runtime, regionSize: config.detector.region_size, backend: config.detector.backend, minScore: config.detector.min_score,
       }))] : []),
       // Management over MQTT (vigil/bridge/…), once every service it drives runs.
       bridgeService(() => ({
@@ -219,7 +238,7 @@ export class Hub {
       };
       const app = createApp({
         live: liveOptions, version: VERSION, logger: logger.child({ module: 'http' }),
-        auth, cameras: cams, events: this.eventsRepo, eventStore: this.eventStore, status: this.status, wall: this.wall, rules: this.simpleRules, onvif: this.onvif,
+        auth, cameras: cams, events: this.eventsRepo, eventStore: this.eventStore, status: this.status, wall: this.wall, rules: this.simpleRules, onvif: this.onvif, faces: this.faces,
         triggers: new EventTriggers(this.bus!, this.topics, (c) => cams.config(c) !== undefined),
         trustedProxies: config.http.trusted_proxies, secureCookies: config.http.secure_cookies,
         recordings: { repo: rec.repo, exports: rec.exports, auth, root: this.recordingsRoot, events: this.eventsRepo },
@@ -318,6 +337,8 @@ export class Hub {
   /** The body of `/api/system`. */
   private systemReport(): Record<string, unknown> & { cameras: Record<string, unknown> } {
     const { config, status } = this;
+    // Per-camera figures of the detector (frames received, dropped, detected, skipped, inferences), wherever it runs.
+    const detection = (status.components.get('detector')?.state?.cameras ?? {}) as Record<string, unknown>;
     return {
       version: VERSION,
       uptime_s: (Date.now() - this.started) / 1000,
@@ -328,7 +349,10 @@ export class Hub {
         events: this.eventStore.stats,
         rules: { ...(this.rules?.status() ?? { state: 'disabled' }), simple_rules: this.simpleRules.status() },
       },
-      cameras: Object.fromEntries([...status.cameras].map(([k, v]) => [k, { availability: v.availability, motion: v.motion, ...(v.state ?? {}) }])),
+      cameras: Object.fromEntries([...new Set([...status.cameras.keys(), ...Object.keys(detection)])].map((k) => {
+        const v = status.cameras.get(k);
+        return [k, { availability: v?.availability ?? 'unknown', motion: v?.motion ?? null, ...(v?.state ?? {}), ...(detection[k] ? { detection: detection[k] } : {}) }];
+      })),
     };
   }
 

@@ -8,12 +8,17 @@
  *    than any file of kiosk-client/src, components/protocol or kiosk-client/build.ts;
  *  - Vigil's Node-RED nodes (`npm run build:nodes` → flows/nodes/*.js, flows/nodes/lib/) when
  *    missing or older than any file of flows/nodes/src, components/protocol, the package's
- *    package.json or flows/nodes/build.mts.
+ *    package.json or flows/nodes/build.mts;
+ *  - the detector's CenterNet converted to ONNX (`convert-centernet.ts --cache` →
+ *    node_modules/.cache/vigil/centernet.onnx) when missing, made from another source model
+ *    (its SHA-256 in centernet.onnx.json differs) or older than the converter's sources.
+ *    A failure only warns: the ONNX loader also converts on first use.
  * Usage: node scripts/ensure-deps.mjs hub|test
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const role = process.argv[2] ?? 'hub';
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -71,4 +76,30 @@ const nodesBuilt = Math.min(mtime(nodesJs), ...nodeFiles.map(mtime));
 if (nodesBuilt < Math.max(newest('flows/nodes/src'), newest('components/protocol'), mtime('flows/nodes/build.mts'), mtime('flows/nodes/package.json'), mtime('package-lock.json'))) {
   console.log('Building the Node-RED nodes (flows/nodes/)…');
   execFileSync('npm', ['run', '--silent', 'build:nodes'], { stdio: 'inherit' });
+}
+
+// CenterNet → ONNX (components/detector/onnx/): same digest as centernet-onnx-cache.ts's centernetSourceSha256().
+const onnxFile = 'node_modules/.cache/vigil/centernet.onnx';
+const onnxStale = () => {
+  try {
+    const meta = JSON.parse(readFileSync(`${onnxFile}.json`, 'utf8'));
+    if (statSync(onnxFile).size !== meta.bytes) return true;
+    const modelJson = 'node_modules/@vladmandic/human/models/centernet.json';
+    const jsonBytes = readFileSync(modelJson);
+    const hash = createHash('sha256').update(jsonBytes);
+    for (const g of JSON.parse(jsonBytes.toString('utf8')).weightsManifest) for (const p of g.paths) hash.update(readFileSync(join(dirname(modelJson), p)));
+    if (hash.digest('hex') !== meta.sourceSha256) return true;
+    const converter = ['convert-centernet.ts', 'onnx-builder.ts', 'tfjs-graph.ts'].map((f) => join('components/detector/onnx', f));
+    return mtime(onnxFile) < Math.max(...converter.map(mtime));
+  } catch {
+    return true;
+  }
+};
+if (onnxStale()) {
+  console.log('Converting the CenterNet detector to ONNX (node_modules/.cache/vigil/centernet.onnx)…');
+  try {
+    execFileSync('node_modules/.bin/tsx', ['components/detector/onnx/convert-centernet.ts', '--cache', '--force'], { stdio: 'inherit' });
+  } catch (err) {
+    console.warn(`CenterNet ONNX conversion failed (the loader will retry on first use): ${err.message}`);
+  }
 }

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestHub, type TestHub } from './helpers/hub.ts';
+import { MqttRecorder } from './helpers/mqtt-recorder.ts';
 import { EventsRepo } from '../hub/store/events-repo.ts';
 import type { TrackedObjectState } from '../components/protocol/tracked-object.ts';
 
@@ -17,6 +18,8 @@ let h: TestHub;
 const cred: Partial<Record<Who, { token?: string; apiKey?: string } | null>> = { anon: null };
 const FRONT_EVT = '1700000000.000000-front1';
 const BACK_EVT = '1700000001.000000-back01';
+/** An unknown face seen by camera front just now (published as a detector would; older ones are pruned). */
+const FRONT_FACE = `${Date.now()}-0f0f0f0f`;
 
 function event(id: string, camera: string): TrackedObjectState {
   return {
@@ -56,6 +59,10 @@ beforeAll(async () => {
     mkdirSync(join(h.dataDir, 'snapshots', cam!), { recursive: true });
     writeFileSync(join(h.dataDir, 'snapshots', cam!, `${id}.jpg`), Buffer.from([0xff, 0xd8, 0xff, 0xd9]));
   }
+  const detector = await MqttRecorder.connect(h.mqttUrl, ['vigil/faces/unknown/+/+']);
+  await detector.client.publishAsync(`vigil/faces/unknown/front/${FRONT_FACE}`, Buffer.from([0xff, 0xd8, 0xff, 0xd9]), { qos: 1 });
+  await detector.close();
+  for (let i = 0; i < 50 && (await api(h.baseUrl, 'GET', '/api/faces/unknown')).body.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
 });
 afterAll(async () => { await h?.stop(); });
 
@@ -128,6 +135,15 @@ const ROUTES: Array<[string, string, unknown, Expect]> = [
   ['POST', '/api/displays/k1-hdmi-0/activate', { layout: 'wall-front' }, { _: 403, anon: 401, operator: 200, admin: 200, keyControl: 200, keyAdmin: 200 }],
   ['GET', '/api/displays/k1-hdmi-0/bundle', undefined, { _: 404, anon: 401, admin: 200, keyAdmin: 200 }],
   ['POST', '/api/auth/totp/setup', undefined, { _: 403, anon: 401, viewerFront: 200, viewerNone: 200, operator: 200, admin: 200 }],
+  ['GET', '/api/faces', undefined, { _: 200, anon: 401 }],
+  ['GET', '/api/faces/nobody/abcdef123.jpg', undefined, { _: 404, anon: 401 }],
+  ['POST', '/api/faces/alice', {}, adminOnly(400)], // a JSON body is no image
+  ['DELETE', '/api/faces/nobody', undefined, adminOnly(404)],
+  ['DELETE', '/api/faces/nobody/abcdef123', undefined, adminOnly(404)],
+  ['GET', '/api/faces/unknown', undefined, { _: 200, anon: 401 }],
+  ['GET', `/api/faces/unknown/${FRONT_FACE}.jpg`, undefined, seen(200, ['viewerNone', 'keyReadBack'])],
+  ['POST', `/api/faces/unknown/${FRONT_FACE}/enrol`, { name: 'Not A Slug' }, adminOnly(400)],
+  ['DELETE', '/api/faces/unknown/1700000000000-00000000', undefined, adminOnly(404)],
 ];
 
 describe.each(ROUTES)('%s %s', (method, path, body, expected) => {
@@ -155,6 +171,8 @@ describe('per-camera grants filter lists everywhere', () => {
     expect(sys.body.components).toBeUndefined();
     expect((await api(h.baseUrl, 'GET', '/api/cameras', undefined, cred.viewerNone!)).body).toEqual([]);
     expect((await api(h.baseUrl, 'GET', '/api/events', undefined, cred.keyReadBack!)).body.map((e: { camera: string }) => e.camera)).toEqual(['back']);
+    expect((await api(h.baseUrl, 'GET', '/api/faces/unknown', undefined, v)).body.map((f: { id: string }) => f.id)).toEqual([FRONT_FACE]);
+    expect((await api(h.baseUrl, 'GET', '/api/faces/unknown', undefined, cred.keyReadBack!)).body).toEqual([]);
   });
 
   it('never returns credentials', async () => {

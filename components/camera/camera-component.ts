@@ -2,6 +2,12 @@
  * The camera component: runs a {@link CameraRunner} for every enabled camera whose
  * retained config appears on `vigil/camera/+/config`, and starts, restarts or stops
  * it as the config changes (an empty payload removes the camera).
+ *
+ * Live view: each camera's live streams go to the in-process live sink when the hub runs
+ * the component ({@link CameraComponentOptions.liveSink}), and to a {@link LivePublisher}
+ * that publishes them on the bus while a hub (or any client) holds a lease on
+ * `vigil/camera/<cam>/live/demand` — how a hub shows cameras run by a camera process on
+ * another machine.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { cameraConfig, type CameraConfig } from '../protocol/camera-config.ts';
@@ -9,6 +15,8 @@ import type { Component, ComponentContext } from '../protocol/component.ts';
 import { SecretBox } from '../protocol/secret-box.ts';
 import { CameraRunner, type LiveSink, type LiveStream } from './camera-runner.ts';
 import { liveStreamUrls } from '../protocol/camera-config.ts';
+import { parseLiveDemand } from '../protocol/live-wire.ts';
+import { LivePublisher } from './live-publisher.ts';
 
 /** Settings of the camera component. */
 export interface CameraComponentOptions {
@@ -38,6 +46,8 @@ const STATE_INTERVAL_MS = 5000;
 export class CameraComponent implements Component {
   readonly id = 'camera';
   private readonly runners = new Map<string, CameraRunner>();
+  /** Live publishers on the bus, per camera run here (kept across config changes, so leases survive a restart). */
+  private readonly publishers = new Map<string, LivePublisher>();
   /** Serializes config changes per camera so a restart never overlaps a stop. */
   private chain: Promise<void> = Promise.resolve();
   private stateTimer?: NodeJS.Timeout;
@@ -50,6 +60,16 @@ export class CameraComponent implements Component {
       const parsed = topics.parse(topic);
       if (parsed?.kind !== 'camera.config') return;
       this.chain = this.chain.then(() => this.apply(parsed.camera, payload)).catch((err: Error) => this.ctx.logger.error({ camera: parsed.camera, err: err.message }, 'camera config failed'));
+    });
+    // Live view on the bus: leases of hubs (or other clients) watching a camera run here.
+    await bus.subscribe(topics.sub.cameraLiveDemands(), (topic, payload) => {
+      const parsed = topics.parse(topic);
+      if (parsed?.kind !== 'camera.liveDemand') return;
+      const publisher = this.publishers.get(parsed.camera);
+      if (!publisher) return; // not a camera of this process
+      const r = parseLiveDemand(payload);
+      if (!r.ok) { this.ctx.logger.warn({ camera: parsed.camera, err: r.error }, 'invalid live demand; ignored'); return; }
+      publisher.demand(r.demand);
     });
     // The detector's live object count keeps frames flowing to it while objects are tracked.
     await bus.subscribe(topics.sub.cameraLeaf('all'), (topic, payload) => {
@@ -75,10 +95,12 @@ export class CameraComponent implements Component {
     await this.chain;
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
     this.runners.clear();
+    for (const p of this.publishers.values()) p.close();
+    this.publishers.clear();
   }
 
   status(): Record<string, unknown> {
-    return Object.fromEntries([...this.runners].map(([name, r]) => [name, r.status()]));
+    return Object.fromEntries([...this.runners].map(([name, r]) => [name, { ...r.status(), live_bus: this.publishers.get(name)?.stats }]));
   }
 
   /** The config with its sealed password opened (compared and run in the clear, never logged). */
@@ -111,15 +133,24 @@ export class CameraComponent implements Component {
     if (current) {
       await current.stop();
       this.runners.delete(name);
-      if (!next) this.opts.liveRelease?.(name);
+      if (!next) {
+        this.opts.liveRelease?.(name);
+        this.publishers.get(name)?.close();
+        this.publishers.delete(name);
+      }
       else if (!hasSub && liveStreamUrls(current.config).sub) this.opts.liveRelease?.(name, 'sub');
       log.info(next ? 'camera config changed; restarting' : 'camera removed or disabled; stopped');
     }
     if (next && (next.paths.detect ?? next.paths.live ?? next.paths.record)) {
+      let publisher = this.publishers.get(name);
+      if (!publisher) {
+        publisher = new LivePublisher({ bus: this.ctx.bus, topics: this.ctx.topics, camera: name, logger: log });
+        this.publishers.set(name, publisher);
+      }
       const runner = new CameraRunner(next, this.ctx.bus, this.ctx.topics, log, {
         recordingsRoot: this.opts.recordingsRoot,
-        live: this.opts.liveSink?.(name, 'main'),
-        liveSub: hasSub ? this.opts.liveSink?.(name, 'sub') : undefined,
+        live: teeLive(this.opts.liveSink?.(name, 'main'), publisher.sink('main')),
+        liveSub: hasSub ? teeLive(this.opts.liveSink?.(name, 'sub'), publisher.sink('sub')) : undefined,
       });
       this.runners.set(name, runner);
       runner.start();
@@ -127,4 +158,15 @@ export class CameraComponent implements Component {
     }
     this.publishState();
   }
+}
+
+/** One {@link LiveSink} feeding `a` (the in-process live view, if any) and `b` (the bus publisher). */
+function teeLive(a: LiveSink | undefined, b: LiveSink): LiveSink {
+  if (!a) return b;
+  return {
+    fmp4: (chunk) => { a.fmp4(chunk); b.fmp4(chunk); },
+    reset: () => { a.reset(); b.reset(); },
+    wantsJpeg: () => a.wantsJpeg() || b.wantsJpeg(),
+    jpeg: (jpeg, ts) => { a.jpeg(jpeg, ts); b.jpeg(jpeg, ts); },
+  };
 }

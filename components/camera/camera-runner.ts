@@ -15,6 +15,7 @@ import { encodeFrame } from '../protocol/frame-codec.ts';
 import { withCredentials, type InputOutputs } from './ffmpeg.ts';
 import { CameraInput, type FinishedSegment, type RawFrame } from './camera-input.ts';
 import { MotionDetector } from './motion.ts';
+import type { Box } from '../protocol/tracked-object.ts';
 import { fileSegment, incomingDir } from '../protocol/segments.ts';
 
 /** JPEG quality of detect frames and snapshots (1–100). */
@@ -168,8 +169,11 @@ export class CameraRunner {
   private onFrame(f: RawFrame): void {
     const cfg = this.config;
     let motion = false;
+    let motionBoxes: Box[] = [];
     if (cfg.motion.enabled) {
-      motion = this.motion.update(f.rgb, f.width, f.height).motion;
+      const m = this.motion.update(f.rgb, f.width, f.height);
+      motion = m.motion;
+      motionBoxes = m.boxes;
       if (motion) { this.lastMotionAt = f.ts; this.setMotion(true); }
       else if (this.motionOn && f.ts - this.lastMotionAt > cfg.motion.off_delay * 1000) this.setMotion(false);
     }
@@ -187,7 +191,7 @@ export class CameraRunner {
         if (wantDetect) {
           this.lastDetectFrameAt = f.ts;
           this.framesSent++;
-          this.bus.send(this.topics.cameraFrame(cfg.name), encodeFrame({ camera: cfg.name, seq: f.seq, ts: f.ts, width: f.width, height: f.height, motion }, jpeg));
+          this.bus.send(this.topics.cameraFrame(cfg.name), encodeFrame({ camera: cfg.name, seq: f.seq, ts: f.ts, width: f.width, height: f.height, motion, motion_boxes: motionBoxes }, jpeg));
         }
         if (wantLive) this.opts.live!.jpeg(jpeg, f.ts);
         if (wantSnapshot) {

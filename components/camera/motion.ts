@@ -2,9 +2,18 @@
  * Cheap motion detection on small greyscale frames, after Frigate's
  * `frigate/motion/improved_motion.py`: downscale, blur-free running-average background,
  * per-pixel absolute difference against a threshold, masked pixels ignored, and
- * motion when the changed fraction exceeds `min_area`.
+ * motion when the changed fraction exceeds `min_area`. The changed pixels, dilated once
+ * with a 3×3 kernel, are grouped into 8-connected components whose bounding boxes are
+ * the motion boxes (Frigate's `cv2.dilate` + `findContours` + `boundingRect`, with its
+ * `contour_area` floor) that the detector turns into regions.
  */
 import { pointInPolygon } from '../protocol/geometry.ts';
+import type { Box } from '../protocol/tracked-object.ts';
+
+/** Smallest motion component kept, in pixels of the motion frame (Frigate's `contour_area` default, 10). */
+export const MIN_CONTOUR_AREA = 10;
+/** Most motion boxes reported per frame (the largest ones). */
+export const MAX_MOTION_BOXES = 32;
 
 /** Motion settings (see `camera-config.ts` `motion`). */
 export interface MotionSettings {
@@ -21,6 +30,9 @@ export const MOTION_WIDTH = 160;
 export class MotionDetector {
   private background?: Float32Array;
   private mask?: Uint8Array; // 1 = counted
+  private diff?: Uint8Array; // 1 = changed this frame
+  private dilated?: Uint8Array; // scratch: dilated change map, 2 = visited
+  private stack?: Int32Array; // scratch: flood-fill stack
   private counted = 0;
   private w = 0;
   private h = 0;
@@ -39,22 +51,88 @@ export class MotionDetector {
   /**
    * Feeds one frame.
    * @param rgb packed RGB24, `width`×`height` px.
-   * @returns `{ motion, changed }` — `changed` is the changed fraction of unmasked pixels, 0–1.
+   * @returns `{ motion, changed, boxes }` — `changed` is the changed fraction of unmasked
+   *   pixels, 0–1; `boxes` the motion boxes in px of the given frame (`[x1, y1, x2, y2]`),
+   *   largest first, at most {@link MAX_MOTION_BOXES}; empty without motion.
    */
-  update(rgb: Buffer, width: number, height: number): { motion: boolean; changed: number } {
+  update(rgb: Buffer, width: number, height: number): { motion: boolean; changed: number; boxes: Box[] } {
     this.prepare(width, height);
     const grey = this.downscale(rgb, width);
     const bg = this.background!;
+    const diff = this.diff!;
     let changed = 0;
     const first = !this.initialized;
     const t = this.settings.threshold;
     for (let i = 0; i < grey.length; i++) {
-      if (!first && this.mask![i] && Math.abs(grey[i]! - bg[i]!) > t) changed++;
+      const on = !first && this.mask![i] === 1 && Math.abs(grey[i]! - bg[i]!) > t;
+      diff[i] = on ? 1 : 0;
+      if (on) changed++;
       bg[i] = first ? grey[i]! : bg[i]! * (1 - this.alpha) + grey[i]! * this.alpha;
     }
     this.initialized = true;
     const fraction = this.counted ? changed / this.counted : 0;
-    return { motion: fraction >= this.settings.min_area && changed > 0, changed: fraction };
+    const motion = fraction >= this.settings.min_area && changed > 0;
+    return { motion, changed: fraction, boxes: motion ? this.components(width, height) : [] };
+  }
+
+  /** Bounding boxes of the 8-connected components of the dilated change map, px of the frame. */
+  private components(width: number, height: number): Box[] {
+    const { w, h } = this;
+    const src = this.diff!;
+    const dil = this.dilated!;
+    dil.fill(0);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        if (!src[y * w + x]) continue;
+        for (let dy = -1; dy <= 1; dy++) {
+          const yy = y + dy;
+          if (yy < 0 || yy >= h) continue;
+          for (let dx = -1; dx <= 1; dx++) {
+            const xx = x + dx;
+            if (xx >= 0 && xx < w) dil[yy * w + xx] = 1;
+          }
+        }
+      }
+    }
+    const stack = this.stack!;
+    const found: Array<{ box: Box; area: number }> = [];
+    const sx = width / w;
+    const sy = height / h;
+    for (let start = 0; start < dil.length; start++) {
+      if (dil[start] !== 1) continue;
+      let top = 0;
+      stack[top++] = start;
+      dil[start] = 2;
+      let area = 0;
+      let x1 = w, y1 = h, x2 = 0, y2 = 0;
+      while (top > 0) {
+        const i = stack[--top]!;
+        const x = i % w;
+        const y = (i - x) / w;
+        area++;
+        if (x < x1) x1 = x;
+        if (x > x2) x2 = x;
+        if (y < y1) y1 = y;
+        if (y > y2) y2 = y;
+        for (let dy = -1; dy <= 1; dy++) {
+          const yy = y + dy;
+          if (yy < 0 || yy >= h) continue;
+          for (let dx = -1; dx <= 1; dx++) {
+            const xx = x + dx;
+            if (xx < 0 || xx >= w) continue;
+            const j = yy * w + xx;
+            if (dil[j] === 1) { dil[j] = 2; stack[top++] = j; }
+          }
+        }
+      }
+      if (area < MIN_CONTOUR_AREA) continue;
+      found.push({
+        area,
+        box: [Math.floor(x1 * sx), Math.floor(y1 * sy), Math.min(width, Math.ceil((x2 + 1) * sx)), Math.min(height, Math.ceil((y2 + 1) * sy))],
+      });
+    }
+    found.sort((a, b) => b.area - a.area);
+    return found.slice(0, MAX_MOTION_BOXES).map((f) => f.box);
   }
 
   private initialized = false;
@@ -67,6 +145,9 @@ export class MotionDetector {
     this.background = new Float32Array(this.w * this.h);
     this.initialized = false;
     this.mask = new Uint8Array(this.w * this.h);
+    this.diff = new Uint8Array(this.w * this.h);
+    this.dilated = new Uint8Array(this.w * this.h);
+    this.stack = new Int32Array(this.w * this.h);
     this.counted = 0;
     for (let y = 0; y < this.h; y++) {
       for (let x = 0; x < this.w; x++) {

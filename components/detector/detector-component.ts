@@ -1,32 +1,55 @@
 /**
- * The detector component: takes detect frames from `vigil/camera/+/frame`, runs the
- * model in an {@link InferencePool} (worker threads, never this event loop), tracks
- * objects per camera ({@link EventLifecycle}) and publishes `vigil/events`, retained
- * counts (integers, only on change) per camera (`…/<label>`, and without stationary objects
- * `…/<label>/active`) and per zone, and the best snapshots.
+ * The detector component: takes detect frames from `vigil/camera/+/frame`, detects objects
+ * ({@link detectFrame}: regions around motion and tracked objects, or the full frame) with
+ * one object model for the whole process ({@link loadObjectRuntime}: ONNX, or TF.js in
+ * worker threads as the fallback), tracks objects per camera ({@link EventLifecycle}) and
+ * publishes `vigil/events`, retained counts (integers, only on change) per camera
+ * (`…/<label>`, and without stationary objects `…/<label>/active`) and per zone, and the
+ * best snapshots.
  *
- * Scheduling: each camera keeps only its newest waiting frame (older ones are dropped,
- * counted in `frames_dropped`); frames are dispatched whenever a worker is free, several
- * per camera at once, and results are applied in frame order so tracking stays causal.
+ * The model loads when the first camera with detection enabled appears, not at start.
+ *
+ * Back-pressure: each camera keeps only its newest waiting frame (a bounded queue of one
+ * where the newest frame wins; the replaced frame is counted in `frames_dropped`, per
+ * camera too); frames are dispatched while fewer than the runtime's `concurrency` are in
+ * flight, round-robin over cameras, several per camera at once, and results are applied
+ * in frame order so tracking stays causal. Memory stays bounded however fast frames come:
+ * at most one waiting frame per camera plus `concurrency` in flight.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { cameraConfig, type CameraConfig } from '../protocol/camera-config.ts';
 import type { Component, ComponentContext } from '../protocol/component.ts';
 import { decodeFrame, type FrameHeader } from '../protocol/frame-codec.ts';
 import { EventLifecycle, type FrameResult } from './event-lifecycle.ts';
-import { InferencePool, type DetectResult } from './inference-pool.ts';
+import { detectFrame } from './frame-detector.ts';
 import type { DetectorBackend } from './model.ts';
+import { loadObjectRuntime, type ObjectRuntime, type RuntimeChoice } from './object-runtime.ts';
 import { renderSnapshot } from './snapshot.ts';
+import type { Enricher, EnrichResult } from './enrichment.ts';
+import { FaceEnricher } from './faces/face-enricher.ts';
+import { PlateEnricher } from './lpr/plate-enricher.ts';
 import type { RawDetection } from './types.ts';
+import os from 'node:os';
 
 export interface DetectorOptions {
-  /** Inference workers; 0/undefined = one per core. */
+  /** Inferences at once; 0/undefined = one per core. */
   workers?: number;
+  /** `auto` (ONNX, else TF.js), `onnx` or `tfjs`. */
+  runtime?: RuntimeChoice;
+  /** TF.js backend of the fallback. */
   backend?: DetectorBackend;
+  /** Region input size, px (ONNX); default 320. */
+  regionSize?: number;
   /** Lowest model score kept (0–1). */
   minScore?: number;
   /** Interval of `vigil/component/detector/state`, ms (default 5000). */
   stateIntervalMs?: number;
+  /**
+   * Models that look inside tracked objects (see `enrichment.ts`); default: known faces
+   * ({@link FaceEnricher}) and licence plates ({@link PlateEnricher}), each loading its
+   * models only when a camera turns it on.
+   */
+  enrichers?: Enricher[];
 }
 
 interface InFlight {
@@ -34,6 +57,22 @@ interface InFlight {
   jpeg: Buffer;
   result?: RawDetection[];
   failed?: boolean;
+}
+
+/** Per-camera figures, in `vigil/component/detector/state` `cameras.<cam>` and `/api/system` `cameras.<cam>.detection`. */
+export interface CameraDetectionStats {
+  frames_received: number;
+  /** Frames replaced by a newer one before the model was free (the queue holds one per camera). */
+  frames_dropped: number;
+  /** Frames inferred (a frame with no region counts as skipped, not inferred). */
+  frames_detected: number;
+  /** Frames with no motion and no tracked object: no inference. */
+  frames_skipped: number;
+  /** Model runs (regions) over all frames. */
+  inferences: number;
+  /** Frames waiting now (0 or 1) and in flight now. */
+  queued: number;
+  in_flight: number;
 }
 
 interface CameraSlot {
@@ -44,6 +83,7 @@ interface CameraSlot {
   lastResultAt: number;
   /** Last published retained counts, topic → value. */
   published: Map<string, number>;
+  stats: CameraDetectionStats;
 }
 
 /** Figures for `vigil/component/detector/state`, `/api/system` and the benchmarks. */
@@ -52,36 +92,46 @@ export interface DetectorStats {
   frames_dropped: number;
   inferences: number;
   inference_errors: number;
-  /** Mean model time over the last 100 inferences, ms. */
+  /** Mean model time per inference over the last 100 inferences, ms. */
   inference_ms: number;
   events_published: number;
 }
 
+const newCameraStats = (): CameraDetectionStats => ({ frames_received: 0, frames_dropped: 0, frames_detected: 0, frames_skipped: 0, inferences: 0, queued: 0, in_flight: 0 });
+
 export class DetectorComponent implements Component {
   readonly id = 'detector';
-  private pool?: InferencePool;
+  private runtime?: ObjectRuntime;
+  private loading?: Promise<void>;
+  private loadError?: string;
+  private inFlight = 0;
   private readonly cams = new Map<string, CameraSlot>();
   private rr = 0;
   private tick?: NodeJS.Timeout;
   private stateTimer?: NodeJS.Timeout;
   private recentMs: number[] = [];
   private stopping = false;
+  private enrichers: Enricher[];
+  private faces?: FaceEnricher;
+  /** `<enricher type>:<object id>` of enrichments in flight. */
+  private readonly enriching = new Set<string>();
   readonly stats: DetectorStats = { frames_received: 0, frames_dropped: 0, inferences: 0, inference_errors: 0, inference_ms: 0, events_published: 0 };
 
-  constructor(private readonly ctx: ComponentContext, private readonly opts: DetectorOptions = {}) {}
+  constructor(private readonly ctx: ComponentContext, private readonly opts: DetectorOptions = {}) {
+    this.enrichers = opts.enrichers ?? [];
+  }
 
   async start(): Promise<void> {
     const { bus, topics, logger } = this.ctx;
-    const log = logger.child({ component: 'detector' });
-    this.pool = new InferencePool({
-      size: this.opts.workers || undefined,
-      backend: this.opts.backend,
-      minScore: this.opts.minScore,
-      logger: log,
-    });
-    await this.pool.start();
-    log.info({ workers: this.pool.size }, 'detector ready');
-    await bus.subscribe(topics.sub.cameraConfigs(), (topic, payload) => this.onConfig(topic, payload));
+    if (!this.opts.enrichers) {
+      const log = logger.child({ component: 'detector' });
+      const faces = new FaceEnricher({ bus, topics, logger: log.child({ enricher: 'face' }), detectorId: this.id, followConfigs: false });
+      await faces.start();
+      this.faces = faces;
+      this.enrichers = [faces, new PlateEnricher({ logger: log.child({ enricher: 'lpr' }) })];
+    }
+    // One subscription for the camera configs, shared with the face enricher.
+    await bus.subscribe(topics.sub.cameraConfigs(), (topic, payload) => { this.onConfig(topic, payload); this.faces?.onCameraConfig(topic, payload); });
     await bus.subscribe(topics.sub.cameraAvailability(), (topic, payload) => {
       const p = topics.parse(topic);
       if (p?.kind === 'camera.availability' && payload.toString() === 'offline') this.endCamera(p.camera);
@@ -93,16 +143,53 @@ export class DetectorComponent implements Component {
     this.stateTimer.unref();
   }
 
+  /** Loads the model once (the first camera with detection asks for it); failures are logged and retried by the next camera config. */
+  private ensureRuntime(): void {
+    if (this.runtime || this.loading || this.stopping) return;
+    const log = this.ctx.logger.child({ component: 'detector' });
+    const t0 = Date.now();
+    this.loading = loadObjectRuntime({
+      runtime: this.opts.runtime,
+      backend: this.opts.backend,
+      concurrency: this.opts.workers || os.availableParallelism(),
+      regionSize: this.opts.regionSize,
+      minScore: this.opts.minScore,
+      logger: log,
+    }).then(
+      async (rt) => {
+        if (this.stopping) { await rt.stop(); return; }
+        this.runtime = rt;
+        this.loadError = undefined;
+        log.info({ runtime: rt.name, concurrency: rt.concurrency, region_size: rt.regionSize, load_ms: Date.now() - t0 }, 'detector model loaded');
+        this.pump();
+      },
+      (err: Error) => {
+        this.loadError = err.message;
+        log.error({ err: err.message }, 'detector model failed to load');
+      },
+    ).finally(() => { this.loading = undefined; });
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.tick);
     clearInterval(this.stateTimer);
     for (const name of [...this.cams.keys()]) this.endCamera(name);
-    await this.pool?.stop();
+    await this.loading;
+    await this.runtime?.stop();
+    await Promise.all(this.enrichers.map((e) => e.stop().catch(() => undefined)));
   }
 
   status(): Record<string, unknown> {
-    return { ...this.stats, workers: this.pool?.size ?? 0, busy: this.pool?.busy ?? 0, cameras: [...this.cams.keys()] };
+    const cameras = Object.fromEntries([...this.cams].map(([name, s]) => [name, { ...s.stats, queued: s.pending ? 1 : 0, in_flight: s.inFlight.length }]));
+    return {
+      ...this.stats,
+      runtime: this.runtime?.name ?? (this.loadError ? 'failed' : this.loading ? 'loading' : 'not loaded'),
+      ...(this.loadError ? { load_error: this.loadError } : {}),
+      workers: this.runtime?.concurrency ?? 0,
+      busy: this.inFlight,
+      cameras,
+    };
   }
 
   private onConfig(topic: string, payload: Buffer): void {
@@ -123,9 +210,14 @@ export class DetectorComponent implements Component {
       return;
     }
     const relevant = (c: CameraConfig) => [c.detect, c.objects, c.zones, c.masks];
-    if (existing && isDeepStrictEqual(relevant(existing.config), relevant(cfg))) { existing.config = cfg; return; }
+    if (existing && isDeepStrictEqual(relevant(existing.config), relevant(cfg))) {
+      existing.config = cfg;
+      if (cfg.detect.enabled) this.ensureRuntime();
+      return;
+    }
     if (existing) this.endCamera(p.camera);
-    this.cams.set(p.camera, { config: cfg, lifecycle: new EventLifecycle(cfg), inFlight: [], lastResultAt: Date.now(), published: existing?.published ?? new Map() });
+    this.cams.set(p.camera, { config: cfg, lifecycle: new EventLifecycle(cfg), inFlight: [], lastResultAt: Date.now(), published: existing?.published ?? new Map(), stats: existing?.stats ?? newCameraStats() });
+    if (cfg.detect.enabled) this.ensureRuntime();
   }
 
   private onFrame(payload: Buffer): void {
@@ -139,18 +231,19 @@ export class DetectorComponent implements Component {
     const slot = this.cams.get(frame.header.camera);
     if (!slot || !slot.config.detect.enabled) return;
     this.stats.frames_received++;
-    if (slot.pending) this.stats.frames_dropped++;
+    slot.stats.frames_received++;
+    if (slot.pending) { this.stats.frames_dropped++; slot.stats.frames_dropped++; }
     slot.pending = { header: frame.header, jpeg: Buffer.from(frame.jpeg) };
     this.pump();
   }
 
-  /** Dispatches waiting frames while a worker is free, round-robin over cameras. */
+  /** Dispatches waiting frames while fewer than `concurrency` are in flight, round-robin over cameras. */
   private pump(): void {
-    const pool = this.pool;
-    if (!pool || this.stopping) return;
+    const rt = this.runtime;
+    if (!rt || this.stopping) return;
     const names = [...this.cams.keys()];
     let guard = names.length;
-    while (pool.busy + pool.queued < pool.size && guard > 0) {
+    while (this.inFlight < rt.concurrency && guard > 0) {
       const name = names[this.rr++ % names.length]!;
       const slot = this.cams.get(name)!;
       if (!slot.pending) { guard--; continue; }
@@ -158,20 +251,34 @@ export class DetectorComponent implements Component {
       const job: InFlight = { ...slot.pending };
       slot.pending = undefined;
       slot.inFlight.push(job);
-      pool.detect({ jpeg: job.jpeg }).then(
-        (r: DetectResult) => { job.result = r.detections; this.record(r.inferenceMs); },
+      this.inFlight++;
+      const cfg = slot.config;
+      detectFrame(rt, {
+        jpeg: job.jpeg,
+        mode: cfg.detect.mode,
+        tracked: slot.lifecycle.trackedBoxes,
+        motion: job.header.motion_boxes ?? [],
+        labels: cfg.objects.track,
+      }).then(
+        (r) => {
+          job.result = r.detections;
+          if (r.inferences) slot.stats.frames_detected++;
+          else slot.stats.frames_skipped++;
+          slot.stats.inferences += r.inferences;
+          if (r.inferences) this.record(r.inferenceMs / r.inferences, r.inferences);
+        },
         (err: Error) => {
           job.failed = true;
-          if (this.stopping) return; // frames in flight when the pool stops
+          if (this.stopping) return; // frames in flight at stop
           this.stats.inference_errors++;
           this.ctx.logger.warn({ camera: name, err: err.message }, 'inference failed');
         },
-      ).finally(() => { this.drainResults(name, slot); this.pump(); });
+      ).finally(() => { this.inFlight--; this.drainResults(name, slot); this.pump(); });
     }
   }
 
-  private record(ms: number): void {
-    this.stats.inferences++;
+  private record(ms: number, count: number): void {
+    this.stats.inferences += count;
     this.recentMs.push(ms);
     if (this.recentMs.length > 100) this.recentMs.shift();
     this.stats.inference_ms = Math.round((this.recentMs.reduce((a, b) => a + b, 0) / this.recentMs.length) * 10) / 10;
@@ -187,6 +294,7 @@ export class DetectorComponent implements Component {
       const out = slot.lifecycle.processFrame(job.result, job.header.ts / 1000, size);
       slot.lastResultAt = Date.now();
       this.publish(slot, out, job);
+      this.enrich(name, slot, job);
     }
   }
 
@@ -220,6 +328,45 @@ export class DetectorComponent implements Component {
     }
   }
 
+  /**
+   * Offers the frame's live objects to the enrichers (off the hot path: results arrive
+   * later and are applied to the object if it is still tracked). One attempt per object and
+   * enricher at a time.
+   */
+  private enrich(name: string, slot: CameraSlot, job: InFlight): void {
+    const enrichers = this.enrichers;
+    if (!enrichers.length) return;
+    const time = job.header.ts / 1000;
+    for (const o of slot.lifecycle.objects) {
+      const object = { id: o.id, label: o.label, box: o.box, score: o.score, stationary: o.stationary, sub_label: Array.isArray(o.sub_label) ? o.sub_label[0] : o.sub_label };
+      for (const e of enrichers) {
+        const key = `${e.type}:${o.id}`;
+        if (this.enriching.has(key) || !e.wants({ camera: slot.config, object, time })) continue;
+        this.enriching.add(key);
+        e.enrich({ camera: slot.config, object, time, frame: { jpeg: job.jpeg, width: job.header.width, height: job.header.height } })
+          .then((r) => { if (r && this.cams.get(name) === slot) this.applyEnrichment(slot, o.id, r, time); })
+          .catch((err: Error) => { if (!this.stopping) this.ctx.logger.warn({ camera: name, enricher: e.type, err: err.message }, 'enrichment failed'); })
+          .finally(() => this.enriching.delete(key));
+      }
+    }
+  }
+
+  /** Sets `sub_label` / the plate on the object (an `update` on `vigil/events`) and publishes `vigil/tracked_object_update`. */
+  private applyEnrichment(slot: CameraSlot, id: string, r: EnrichResult, time: number): void {
+    const { bus, topics } = this.ctx;
+    const camera = slot.config.name;
+    const score = Math.round(r.score * 100) / 100;
+    const msg = r.type === 'face'
+      ? (r.name ? slot.lifecycle.enrich(id, { sub_label: [r.name, score] }) : null)
+      : slot.lifecycle.enrich(id, { recognized_license_plate: r.plate, recognized_license_plate_score: score, ...(r.name ? { sub_label: [r.name, score] as [string, number] } : {}) });
+    if (msg) { bus.send(topics.events(), msg, { qos: 1 }); this.stats.events_published++; }
+    if (r.type === 'face' && !r.name) return; // unknown faces: the face enricher keeps the crop
+    const update = r.type === 'face'
+      ? { type: 'face', id, name: r.name, score, camera, timestamp: time }
+      : { type: 'lpr', id, name: r.name, plate: r.plate, score, camera, timestamp: time };
+    bus.send(topics.trackedObjectUpdate(), update, { qos: 1 });
+  }
+
   /** Ends objects of cameras that sent no frame lately (no motion and nothing tracked, or a stalled camera). */
   private expireIdle(): void {
     const now = Date.now();
@@ -239,6 +386,6 @@ export class DetectorComponent implements Component {
     const slot = this.cams.get(name);
     if (!slot) return;
     this.publish(slot, slot.lifecycle.endAll(Date.now() / 1000));
-    this.cams.set(name, { config: slot.config, lifecycle: new EventLifecycle(slot.config), inFlight: [], lastResultAt: Date.now(), published: slot.published });
+    this.cams.set(name, { config: slot.config, lifecycle: new EventLifecycle(slot.config), inFlight: [], lastResultAt: Date.now(), published: slot.published, stats: slot.stats });
   }
 }

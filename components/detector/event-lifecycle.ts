@@ -9,6 +9,7 @@
  * positives, `…/active` also excludes stationary objects), `frigate/track/tracked_object.py`
  * (`update` significance rules, `is_better_thumbnail` in `frigate/util/object.py`).
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { CameraConfig } from '../protocol/camera-config.ts';
 import { boxArea, boxRatio, iou } from '../protocol/geometry.ts';
 import { passesFilter } from './object-filter.ts';
@@ -74,6 +75,17 @@ interface ObjectRecord {
   published: TrackedObjectState | null;
   publishedAt: number;
   bestSincePublish: boolean;
+  /** What enrichment found (sub_label, recognized plate): kept on every later state. */
+  attributes: EnrichedAttributes;
+}
+
+/** What enrichers add to an object's state (Frigate 0.16's names). */
+export interface EnrichedAttributes {
+  /** `[name, score]`: a known face or a known plate's name. */
+  sub_label?: [string, number];
+  /** The plate text as read, and its OCR score 0–1. */
+  recognized_license_plate?: string;
+  recognized_license_plate_score?: number;
 }
 
 /**
@@ -103,6 +115,11 @@ export class EventLifecycle {
       const r = this.records.get(t.id);
       return r && !r.state.false_positive ? [r.state] : [];
     });
+  }
+
+  /** Boxes of every alive track (false-positive candidates and missed ones too), px: where the next frame's regions go. */
+  get trackedBoxes(): Box[] {
+    return this.tracker.active.map((t) => t.box);
   }
 
   /**
@@ -146,6 +163,7 @@ export class EventLifecycle {
         published: null,
         publishedAt: frameTime,
         bestSincePublish: false,
+        attributes: {},
       };
       if (isNew) this.records.set(t.id, rec);
       rec.zones = zones;
@@ -158,7 +176,7 @@ export class EventLifecycle {
           best.push({ id: t.id, score: t.score, box: [...t.box] });
         }
       }
-      rec.state = this.toState(t, zones, rec.best !== null);
+      rec.state = { ...this.toState(t, zones, rec.best !== null), ...rec.attributes };
       if (t.false_positive) continue;
 
       const p = rec.published;
@@ -174,6 +192,25 @@ export class EventLifecycle {
 
     messages.push(...this.endMessages(up.removed));
     return { messages, ...this.counts(), best };
+  }
+
+  /**
+   * Records what an enricher found on a live object (a known face's or plate's name as
+   * `sub_label`, the plate text) and, when it changes a published object's state, returns
+   * the `update` message to publish now (Frigate publishes an update when a sub label is set).
+   * @returns the message, or null (unknown or ended object, nothing changed, not published yet)
+   */
+  enrich(id: string, attrs: EnrichedAttributes): EventMessage | null {
+    const rec = this.records.get(id);
+    if (!rec) return null;
+    const next = { ...rec.attributes, ...attrs };
+    if (isDeepStrictEqual(next, rec.attributes)) return null;
+    rec.attributes = next;
+    rec.state = { ...rec.state, ...next };
+    if (!rec.published) return null;
+    const msg: EventMessage = { type: 'update', before: rec.published, after: rec.state };
+    rec.published = rec.state;
+    return msg;
   }
 
   /**
@@ -203,7 +240,7 @@ export class EventLifecycle {
       const rec = this.records.get(t.id);
       this.records.delete(t.id);
       if (!rec?.published) continue;
-      const after = this.toState(t, rec.zones, rec.best !== null);
+      const after = { ...this.toState(t, rec.zones, rec.best !== null), ...rec.attributes };
       out.push({ type: 'end', before: rec.published, after });
     }
     return out;

@@ -80,6 +80,15 @@ export class Bus {
   /** True while connected. */
   get connected(): boolean { return this.client?.connected ?? false; }
 
+  /**
+   * Bytes written to the connection but not yet sent (the socket's `writableLength`): a
+   * publisher of bulky QoS 0 data (live video) skips data while this grows, rather than
+   * letting it pile up in memory behind a slow link.
+   */
+  get queuedBytes(): number {
+    return (this.client?.stream as { writableLength?: number } | undefined)?.writableLength ?? 0;
+  }
+
   /** Subscribes `filter` (wildcards allowed) with `handler`. QoS 1 by default. */
   async subscribe(filter: string, handler: MessageHandler, qos: 0 | 1 = 1): Promise<void> {
     const list = this.handlers.get(filter) ?? [];

@@ -112,6 +112,71 @@ export const onvifConfig = z
   .strict();
 export type OnvifConfig = z.infer<typeof onvifConfig>;
 
+/**
+ * A camera's face recognition (Frigate 0.16's `face_recognition` block; see
+ * `components/detector/faces/`). Scores are human's normalized descriptor similarity, 0–1.
+ */
+export const faceRecognitionConfig = z
+  .object({
+    /** Look for known faces in this camera's `person` objects. */
+    enabled: z.boolean().default(false),
+    /**
+     * Minimum similarity (0–1) to the best enrolled image for a face to get that person's
+     * name; below it the face is unknown. 0.6 sits between the best different-person
+     * similarity (0.50) and the worst same-person one (0.62) measured on real photos
+     * (`bench/faces.ts`), nearer the latter: a wrong name is worse than none. human's
+     * FaceID demo uses 0.5, which let a different person through there.
+     */
+    recognition_threshold: z.number().min(0).max(1).default(0.6),
+    /**
+     * Smallest face looked at: width of the detected face box (BlazeFace's box, enlarged 1.4×
+     * and squared by human), px of the detect frame. Frigate's `min_area` is an area; this is a width.
+     */
+    min_face_size: z.number().int().min(10).max(1000).default(40),
+  })
+  .strict();
+export type FaceRecognitionConfig = z.infer<typeof faceRecognitionConfig>;
+
+/**
+ * A known-plate pattern of `lpr.known_plates`: letters A–Z and digits, compared ignoring case
+ * and separators (space, `-`, `.`…), with shell-style wildcards `*` (any run), `?` (one
+ * character) and `[S5]` / `[0-9]` / `[!O]` sets (see `components/detector/lpr/known-plates.ts`).
+ */
+export const knownPlatePattern = z
+  .string()
+  .min(1)
+  .max(32)
+  .refine((p) => /[A-Za-z0-9*?]/.test(p.normalize('NFKC')), 'a plate pattern needs a letter (A–Z), a digit or a wildcard (* ?)');
+
+/**
+ * A camera's licence plate recognition (Frigate 0.16's `lpr` block; see
+ * `components/detector/lpr/`): plates inside `car` / `motorcycle` objects set the event's
+ * `recognized_license_plate`, and a known plate's name its `sub_label`.
+ */
+export const lprConfig = z
+  .object({
+    /** Read plates in this camera's `car` and `motorcycle` objects. */
+    enabled: z.boolean().default(false),
+    /**
+     * Smallest plate read: width of the plate's text line found by the OCR, px of the detect
+     * frame (vehicles narrower than twice this are not looked at). 40 px: the real plate photo
+     * of `bench/lpr.ts` (6 characters) reads right with a score ≥ 0.9 down to a 32 px line,
+     * falls under 0.9 at 31 px and is not found below; 40 px keeps a margin for real camera
+     * frames (compression, angle, night) — about 6 px per character of a 7-character plate.
+     * Frigate's `min_area` (1000 px²) is an area of its plate detector's box; this is a width.
+     */
+    min_plate_size: z.number().int().min(16).max(1000).default(40),
+    /** Minimum OCR score (mean character probability, 0–1) for a read to count (Frigate's `recognition_threshold`). */
+    min_score: z.number().min(0).max(1).default(0.9),
+    /**
+     * Names for known plates, `{name: [pattern, …]}` (Frigate's `lpr.known_plates`): a read
+     * matching a pattern sets the event's `sub_label` to the name (the first name in order wins).
+     */
+    known_plates: z.record(z.string().min(1).max(64), z.array(knownPlatePattern).min(1).max(50)).default({}),
+  })
+  .strict();
+export type LprConfig = z.infer<typeof lprConfig>;
+
 export const cameraConfig = z
   .object({
     name: cameraName,
@@ -141,6 +206,17 @@ export const cameraConfig = z
         height: z.number().int().min(64).max(2160).optional(),
         /** Decoded frames per second. */
         fps: z.number().min(0.5).max(30).default(5),
+        /**
+         * `regions` (Frigate's way): detect only inside square regions around motion and
+         * tracked objects, each scaled to the model's region size — small distant objects
+         * keep their pixels, and a frame with no motion and no tracked object costs no
+         * inference — but an object that never moved (a parked car) is never looked at.
+         * `full_frame` (the default for now): the whole frame shrunk into the model's input.
+         * Measured on 2 cores (`npm run bench -- capacity`): full frame on ONNX sustains 4
+         * cameras, regions 2 — busy scenes (crowds, foliage) make more regions than one
+         * full-frame pass costs; regions become the default once their cost is capped.
+         */
+        mode: z.enum(['regions', 'full_frame']).default('full_frame'),
         /** Seconds between detections when there is no motion (the periodic check). */
         interval_without_motion: z.number().min(1).default(10),
         /** Seconds an object may go unseen before its event ends. */
@@ -198,6 +274,10 @@ export const cameraConfig = z
     masks: z.array(maskConfig).default([]),
     /** The camera's ONVIF device service, when it has one (the hub's ONVIF service: events, PTZ, relays). */
     onvif: onvifConfig.optional(),
+    /** Known faces inside `person` objects (Frigate 0.16's `face_recognition`): sets the event's `sub_label`. */
+    face_recognition: faceRecognitionConfig.prefault({}),
+    /** Licence plates inside `car` / `motorcycle` objects (Frigate 0.16's `lpr`): sets `recognized_license_plate`, and `sub_label` for known plates. */
+    lpr: lprConfig.prefault({}),
   })
   .strict();
 

@@ -18,6 +18,8 @@ export interface FrameHeader {
   height: number;
   /** True when motion was detected on this frame. */
   motion: boolean;
+  /** Motion boxes `[x1, y1, x2, y2]` in px of this frame, largest first (empty or absent without motion). */
+  motion_boxes?: Array<[number, number, number, number]>;
 }
 
 /** Encodes a frame message. */
@@ -39,6 +41,9 @@ export function decodeFrame(payload: Buffer): { header: FrameHeader; jpeg: Buffe
   const header = JSON.parse(payload.subarray(4, 4 + n).toString('utf8')) as FrameHeader;
   if (typeof header.camera !== 'string' || typeof header.ts !== 'number' || typeof header.width !== 'number' || typeof header.height !== 'number') {
     throw new Error('frame header lacks camera, ts, width or height');
+  }
+  if (header.motion_boxes !== undefined && !(Array.isArray(header.motion_boxes) && header.motion_boxes.every((b) => Array.isArray(b) && b.length === 4 && b.every((v) => typeof v === 'number' && Number.isFinite(v))))) {
+    throw new Error('frame header motion_boxes must be [x1, y1, x2, y2] number arrays');
   }
   const jpeg = payload.subarray(4 + n);
   if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) throw new Error('frame body is not a JPEG');

@@ -6,21 +6,24 @@
  * Sealed values are `sealed:v1:<base64(iv[12] ‖ tag[16] ‖ ciphertext)>` (NIST SP 800-38D
  * GCM with a random 96-bit IV per value).
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
+import { createFileExclusiveSync } from './atomic-write.ts';
 
 const PREFIX = 'sealed:v1:';
 
 /**
  * Reads a key file, creating it with `bytes` random bytes (mode 0600) if missing and
- * tightening its mode to 0600 if it was wider.
+ * tightening its mode to 0600 if it was wider. Creation is atomic and exclusive
+ * (`createFileExclusiveSync`): a crash never leaves a short key, and of two processes
+ * creating it at once both end up with the one that won.
  * @throws when the file exists but holds fewer than `bytes` bytes.
  */
 export function loadOrCreateKeyFile(path: string, bytes = 32): Buffer {
   if (!existsSync(path)) {
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, randomBytes(bytes), { mode: 0o600, flag: 'wx' });
+    createFileExclusiveSync(path, randomBytes(bytes), { mode: 0o600 });
   }
   if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
   const key = readFileSync(path);

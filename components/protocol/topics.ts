@@ -49,6 +49,17 @@ export class Topics {
   cameraSnapshot(cam: string): string { return `${this.camera(cam)}/snapshot`; }
   /** `vigil/camera/<cam>/frame` — detect frames (binary, see `frame-codec.ts`), QoS 0, for the detector. */
   cameraFrame(cam: string): string { return `${this.camera(cam)}/frame`; }
+  /**
+   * `vigil/camera/<cam>/live/<media>` — live media of a camera while someone demands it
+   * (`live-wire.ts`), QoS 0, not retained: `main`/`sub` carry whole fMP4 units (init
+   * segment, then fragments with keyframe flags), `jpeg` the detect frames as JPEG.
+   */
+  cameraLive(cam: string, media: LiveMedia): string {
+    if (!(LIVE_MEDIA as readonly string[]).includes(media)) throw new Error(`invalid live media for a topic segment: ${JSON.stringify(media)}`);
+    return `${this.camera(cam)}/live/${media}`;
+  }
+  /** `vigil/camera/<cam>/live/demand` — JSON lease asking the camera's process to publish a live medium (`live-wire.ts` `LiveDemand`), QoS 1, not retained. */
+  cameraLiveDemand(cam: string): string { return `${this.camera(cam)}/live/demand`; }
   /** `vigil/camera/<cam>/<label>` — live count of tracked objects, retained (`all` too). */
   cameraCount(cam: string, label: string): string { return `${this.camera(cam)}/${seg(label, 'label')}`; }
   /** `vigil/camera/<cam>/<label>/active` — count of tracked objects that are not stationary, retained (Frigate's `…/<label>/active`). */
@@ -76,8 +87,21 @@ export class Topics {
 
   /** `vigil/events` — JSON {@link EventMessage}. */
   events(): string { return `${this.prefix}/events`; }
+  /**
+   * `vigil/tracked_object_update` — what enrichment found in a tracked object, JSON, QoS 1,
+   * not retained (Frigate's `frigate/tracked_object_update`): `{type: "face", id, name, score,
+   * camera, timestamp}` or `{type: "lpr", id, name, plate, score, camera, timestamp}`.
+   */
+  trackedObjectUpdate(): string { return `${this.prefix}/tracked_object_update`; }
   /** `vigil/events/<id>/snapshot` and `…/crop` — the event's best snapshot (box drawn) and the object crop, JPEG, QoS 1. */
   eventImage(id: string, kind: 'snapshot' | 'crop'): string { return `${this.prefix}/events/${seg(id, 'event id')}/${kind}`; }
+
+  /** `vigil/faces/library/<name>/<id>` — an enrolled face image, JPEG, retained, published by the hub; empty = removed (`faces.ts`). */
+  faceLibrary(name: string, id: string): string { return `${this.prefix}/faces/library/${seg(name, 'face name')}/${seg(id, 'face image id')}`; }
+  /** `vigil/faces/descriptor/<name>/<id>` — a detector's outcome for that image, JSON `FaceDescriptorMessage`, retained. */
+  faceDescriptor(name: string, id: string): string { return `${this.prefix}/faces/descriptor/${seg(name, 'face name')}/${seg(id, 'face image id')}`; }
+  /** `vigil/faces/unknown/<cam>/<id>` — a face a detector could not name, JPEG, QoS 1, not retained; the hub keeps it for enrolment. */
+  faceUnknown(cam: string, id: string): string { return `${this.prefix}/faces/unknown/${seg(cam, 'camera')}/${seg(id, 'unknown face id')}`; }
 
   /** `vigil/recorder/<cam>/segment` — JSON of a finished recording segment (`{id, camera, path, start_time, end_time, duration, bytes}`). */
   recorderSegment(cam: string): string { return `${this.prefix}/recorder/${seg(cam, 'camera')}/segment`; }
@@ -137,6 +161,8 @@ export class Topics {
     cameraSetsOf: (cam: string): string => `${this.camera(cam)}/+/set`,
     cameraConfigs: (): string => `${this.prefix}/camera/+/config`,
     cameraFrames: (): string => `${this.prefix}/camera/+/frame`,
+    /** `vigil/camera/+/live/demand` — live demands for every camera (the camera component's). */
+    cameraLiveDemands: (): string => `${this.prefix}/camera/+/live/demand`,
     cameraAvailability: (): string => `${this.prefix}/camera/+/availability`,
     cameraSets: (): string => `${this.prefix}/camera/+/+/set`,
     cameraPtzs: (): string => `${this.prefix}/camera/+/ptz`,
@@ -161,6 +187,11 @@ export class Topics {
     componentAvailability: (): string => `${this.prefix}/component/+/availability`,
     eventImages: (): string => `${this.prefix}/events/+/+`,
     recorderSegments: (): string => `${this.prefix}/recorder/+/segment`,
+    /** `vigil/faces/#` — everything about known faces. */
+    faces: (): string => `${this.prefix}/faces/#`,
+    faceLibrary: (): string => `${this.prefix}/faces/library/+/+`,
+    faceDescriptors: (): string => `${this.prefix}/faces/descriptor/+/+`,
+    faceUnknowns: (): string => `${this.prefix}/faces/unknown/+/+`,
   };
 
   // ---- parsing ---------------------------------------------------------------------
@@ -178,6 +209,10 @@ export class Topics {
         if (['config', 'availability', 'state', 'motion', 'snapshot', 'frame', 'ptz'].includes(k)) return { kind: `camera.${k}` as CameraTopicKind, camera: cam };
         return { kind: 'camera.count', camera: cam, label: k };
       }
+      if (p.length === 4 && p[2] === 'live') {
+        if (p[3] === 'demand') return { kind: 'camera.liveDemand', camera: cam };
+        if ((LIVE_MEDIA as readonly string[]).includes(p[3]!)) return { kind: 'camera.live', camera: cam, media: p[3] as LiveMedia };
+      }
       if (p.length === 4 && p[3] === 'set') return { kind: 'camera.set', camera: cam, feature: p[2]! };
       if (p.length === 4 && p[3] === 'state') return { kind: 'camera.featureState', camera: cam, feature: p[2]! };
       if (p.length === 4 && p[3] === 'snapshot') return { kind: 'camera.labelSnapshot', camera: cam, label: p[2]! };
@@ -186,6 +221,7 @@ export class Topics {
       if (p.length === 5 && p[2] === 'relay' && p[3] && (p[4] === 'set' || p[4] === 'state')) return { kind: p[4] === 'set' ? 'camera.relaySet' : 'camera.relayState', camera: cam, relay: p[3] };
     }
     if (p[0] === 'events' && p.length === 1) return { kind: 'events' };
+    if (p[0] === 'tracked_object_update' && p.length === 1) return { kind: 'trackedObjectUpdate' };
     if (p[0] === 'zone' && p.length === 3 && p[1] && p[2]) return { kind: 'zone.count', zone: p[1], label: p[2] };
     if (p[0] === 'events' && p.length === 3 && (p[2] === 'snapshot' || p[2] === 'crop')) return { kind: 'event.image', id: p[1]!, image: p[2] };
     if (p[0] === 'component' && p.length === 3 && p[1] && (p[2] === 'state' || p[2] === 'availability')) return { kind: p[2] === 'state' ? 'component.state' : 'component.availability', component: p[1] };
@@ -194,6 +230,10 @@ export class Topics {
     if (p[0] === 'event' && p.length === 2 && p[1] === 'trigger') return { kind: 'event.trigger' };
     if (p[0] === 'bridge' && p.length >= 3 && p[1] === 'request' && p.slice(2).every(Boolean)) return { kind: 'bridge.request', op: p.slice(2).join('/') };
     if (p[0] === 'display' && p.length === 4 && p[1] && p[2] === 'layout' && p[3] === 'set') return { kind: 'display.layoutSet', display: p[1] };
+    if (p[0] === 'faces' && p.length === 4 && p[2] && p[3]) {
+      if (p[1] === 'library' || p[1] === 'descriptor') return { kind: p[1] === 'library' ? 'face.library' : 'face.descriptor', name: p[2], id: p[3] };
+      if (p[1] === 'unknown') return { kind: 'face.unknown', camera: p[2], id: p[3] };
+    }
     return null;
   }
 
@@ -221,6 +261,10 @@ export class Topics {
 }
 
 const WILDCARD = /[+#]/;
+
+/** Live media of a camera on `vigil/camera/<cam>/live/<media>`: the `main` and `sub` fMP4 streams, and `jpeg` frames. */
+export const LIVE_MEDIA = ['main', 'sub', 'jpeg'] as const;
+export type LiveMedia = (typeof LIVE_MEDIA)[number];
 
 /** Result of {@link Topics.area}. */
 export interface TopicArea {
@@ -272,7 +316,10 @@ export type ParsedTopic =
   | { kind: CameraTopicKind; camera: string }
   | { kind: 'camera.count' | 'camera.labelSnapshot' | 'camera.activeCount' | 'camera.labelEvent'; camera: string; label: string }
   | { kind: 'camera.set' | 'camera.featureState'; camera: string; feature: string }
+  | { kind: 'camera.live'; camera: string; media: LiveMedia }
+  | { kind: 'camera.liveDemand'; camera: string }
   | { kind: 'events' }
+  | { kind: 'trackedObjectUpdate' }
   | { kind: 'zone.count'; zone: string; label: string }
   | { kind: 'event.image'; id: string; image: 'snapshot' | 'crop' }
   | { kind: 'component.state' | 'component.availability'; component: string }
@@ -281,4 +328,6 @@ export type ParsedTopic =
   | { kind: 'onvif.event'; camera: string }
   | { kind: 'event.trigger' }
   | { kind: 'bridge.request'; op: string }
-  | { kind: 'display.layoutSet'; display: string };
+  | { kind: 'display.layoutSet'; display: string }
+  | { kind: 'face.library' | 'face.descriptor'; name: string; id: string }
+  | { kind: 'face.unknown'; camera: string; id: string };

@@ -26,7 +26,15 @@ export const trackedObject = z.looseObject({
   frame_time: z.number().default(0),
   /** COCO label, e.g. `person`. */
   label: z.string().min(1),
-  sub_label: z.string().nullable().default(null),
+  /**
+   * What enrichment recognized: a known face's or known plate's name with its score, as
+   * `[name, score 0–1]` (Frigate's form on MQTT); a plain string from other publishers.
+   * The stored event and the REST record keep the name.
+   */
+  sub_label: z.union([z.string(), z.tuple([z.string(), z.number()])]).nullable().default(null),
+  /** A licence plate read inside the object (Frigate 0.16), upper case, and its OCR score 0–1. */
+  recognized_license_plate: z.string().optional(),
+  recognized_license_plate_score: z.number().optional(),
   /** Score of the latest detection, 0–1. */
   score: z.number(),
   /** Highest computed score seen (the computed score is the median of the score history; Frigate `tracked_object.py`), 0–1. */
@@ -70,8 +78,8 @@ export type EventMessage = { type: 'new' | 'update' | 'end'; before: TrackedObje
  * columns of the state, `zones` = every zone entered, and the whole last state as `data`.
  */
 export const eventRecord = trackedObject
-  .pick({ id: true, camera: true, label: true, sub_label: true, score: true, top_score: true, box: true, area: true, start_time: true, end_time: true, has_snapshot: true, has_clip: true, false_positive: true })
-  .extend({ zones: z.array(z.string()), data: trackedObject });
+  .pick({ id: true, camera: true, label: true, score: true, top_score: true, box: true, area: true, start_time: true, end_time: true, has_snapshot: true, has_clip: true, false_positive: true })
+  .extend({ sub_label: z.string().nullable(), zones: z.array(z.string()), data: trackedObject });
 export type EventRecord = z.output<typeof eventRecord>;
 
 /**

@@ -3,7 +3,8 @@
  * media tokens, the first-admin setup token, login throttling and the activity log,
  * and the mapping of every credential to a {@link Principal}.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { writeFileAtomicSync } from '../../components/protocol/atomic-write.ts';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
@@ -50,7 +51,7 @@ export class AuthService {
       return undefined;
     }
     this.setupToken = existsSync(this.setupFile) ? readFileSync(this.setupFile, 'utf8').trim() : randomBytes(18).toString('base64url');
-    writeFileSync(this.setupFile, `${this.setupToken}\n`, { mode: 0o600 });
+    writeFileAtomicSync(this.setupFile, `${this.setupToken}\n`, { mode: 0o600 });
     process.stdout.write(`\n  Vigil has no user yet. Create the first admin at http://<host>:<port>/ with this one-time setup token:\n\n      ${this.setupToken}\n\n  (also in ${this.setupFile}; or run: npm run vigil -- user add <name> --role admin)\n\n`);
     this.logger.warn({ file: this.setupFile }, 'no user yet: setup token printed on the console and written to the data directory');
     return this.setupToken;

@@ -9,7 +9,7 @@
  * | device `head` `<id>` | `vigil/head/<id>/#` | `vigil/head/<id>/#` |
  * | device `kiosk` `<id>` | `vigil/kiosk/<id>/#` | its displays' `vigil/display/<d>/#`, `vigil/kiosk/<id>/#`, hub availability |
  * | device `camera` `<id>` | `vigil/camera/<id>/#` but `config` and `…/set` | `vigil/camera/<id>/#` |
- * | admin (user or key) | `vigil/#` but `vigil/camera/+/config` (and, limited to cameras, nothing under another camera) | `vigil/#` |
+ * | admin (user or key) | `vigil/#` but `vigil/camera/+/config` and `vigil/faces/#` (and, limited to cameras, nothing under another camera) | `vigil/#` |
  * | operator | `vigil/camera/<granted>/+/set`, `…/<granted>/ptz`, `…/<granted>/relay/+/set`, `vigil/event/trigger`, `vigil/display/+/layout/set`, `vigil/bridge/request/#` | `vigil/#` |
  * | viewer | `vigil/bridge/request/#` | `vigil/#` |
  * | anonymous (only if allowed, only from loopback) | nothing | `vigil/display/#`, hub availability |
@@ -28,6 +28,16 @@ import { canSeeCamera, hasRole, type Principal } from '../auth/principal.ts';
 import { bridgeOpRole } from '../bridge/roles.ts';
 
 const within = (x: string, patterns: string[]): boolean => patterns.some((p) => filterWithin(x, p));
+
+/** The `camera` field of a JSON payload, or '' (which no limited principal sees). */
+function payloadCamera(payload: Buffer): string {
+  try {
+    const c = (JSON.parse(payload.toString()) as { camera?: unknown } | null)?.camera;
+    return typeof c === 'string' ? c : '';
+  } catch {
+    return '';
+  }
+}
 
 /** The ACL of one topic layout; every pattern comes from {@link Topics}. */
 export class Acl {
@@ -53,7 +63,8 @@ export class Acl {
     if (within(topic, [s.discovery()])) return false;
     // An admin limited to cameras may not publish under a camera it cannot see (as operators may not `…/set`).
     const named = this.cameraNamed(topic);
-    if (hasRole(p, 'admin')) return within(topic, [s.all()]) && !within(topic, [s.cameraConfigs()]) && (!named || canSeeCamera(p, named));
+    // Known faces are the hub's (library) and the detectors' (descriptors, unknown crops): admins go through /api/faces.
+    if (hasRole(p, 'admin')) return within(topic, [s.all()]) && !within(topic, [s.cameraConfigs(), s.faces()]) && (!named || canSeeCamera(p, named));
     if (hasRole(p, 'operator')) {
       const set = t.parse(topic);
       if (set?.kind === 'camera.set' || set?.kind === 'camera.ptz' || set?.kind === 'camera.relaySet') return canSeeCamera(p, set.camera);
@@ -100,6 +111,8 @@ export class Acl {
     const cam = this.t.cameraOf(topicOrFilter);
     if (cam) return cam;
     const a = this.t.area(topicOrFilter);
+    // vigil/faces/unknown/<cam>/… names its camera one level further down.
+    if (a?.area === 'faces' && a.id === 'unknown' && a.rest[0] && !/[+#]/.test(a.rest[0])) return a.rest[0];
     return (a?.area === 'recorder' || a?.area === 'onvif') && a.id && a.id !== 'export' && !/[+#]/.test(a.id) ? a.id : undefined;
   }
 
@@ -139,14 +152,13 @@ export class Acl {
     if (area === 'recorder') {
       // vigil/recorder/<cam>/segment names its camera; vigil/recorder/export/<id> carries it in the payload.
       if (id !== 'export') return canSeeCamera(p, id);
-      if (!limited) return true;
-      try { return canSeeCamera(p, String((JSON.parse(payload.toString()) as { camera?: unknown }).camera)); } catch { return false; }
+      return !limited || canSeeCamera(p, payloadCamera(payload));
     }
     if (area === 'onvif') return canSeeCamera(p, id);
-    if (area === 'event' && limited) {
-      // vigil/event/trigger carries its camera in the payload.
-      try { return canSeeCamera(p, String((JSON.parse(payload.toString()) as { camera?: unknown }).camera)); } catch { return false; }
-    }
+    // vigil/faces/unknown/<cam>/<id> is a face seen by that camera; the library (viewer+ on REST too) is not a camera's.
+    if (area === 'faces' && id === 'unknown') return canSeeCamera(p, a.rest[0] ?? '');
+    // vigil/event/trigger and vigil/tracked_object_update carry their camera in the payload.
+    if ((area === 'event' || area === 'tracked_object_update') && limited) return canSeeCamera(p, payloadCamera(payload));
     if (area === 'bridge') return this.canReceiveBridge(p, a, payload);
     // A display's bundle carries media tokens of the kiosk that may open any camera it shows.
     if (area === 'display' && limited) return a.rest.join('/') !== 'layout/state';

@@ -30,6 +30,8 @@ import type { WallService } from '../services/wall-service.ts';
 import type { EventTriggers } from '../services/event-triggers.ts';
 import { onvifRouter } from './routes-onvif.ts';
 import type { OnvifService } from '../onvif/onvif-service.ts';
+import { facesRouter } from './routes-faces.ts';
+import type { FaceService } from '../services/faces.ts';
 
 const HLS_JS = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 import type { CameraService } from '../services/camera-service.ts';
@@ -57,6 +59,8 @@ export interface AppDeps {
   wall: WallService;
   /** ONVIF discovery, probing, and cameras from devices. */
   onvif: OnvifService;
+  /** Known faces: enrolled images and unknown faces. */
+  faces: FaceService;
   /** Playback and exports. */
   recordings: RecordingsRouterDeps;
   /** Live view (MJPEG routes; the MSE WebSocket is attached to the server by the hub). */
@@ -105,6 +109,7 @@ export function createApp(d: AppDeps): Express {
   app.use('/api', wallRouter(d.wall, d.auth));
   app.use('/api', rulesRouter(d.rules, d.auth));
   app.use('/api', onvifRouter(d.onvif, d.auth));
+  app.use('/api', facesRouter(d.faces, d.auth));
   app.use('/api', notFound);
   app.get('/', (_req, res) => { res.type('html').send(STATUS_PAGE); });
   app.get('/app.js', (_req, res) => { res.type('text/javascript').send(PAGE_SCRIPT); });

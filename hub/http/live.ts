@@ -25,6 +25,10 @@
  *   (`multipart/x-mixed-replace`), and `GET <mount>/:name/live.jpg`, the newest frame.
  *   Main stream only (the JPEGs are the camera's detect frames); no `stream` parameter.
  *
+ * Cameras run by the in-process camera component and by a camera process elsewhere are
+ * served alike: for the latter, each viewer holds a watch ({@link LiveRegistry.watch}) that
+ * makes the hub lease the camera's media over the bus (`hub/live/live-over-bus.ts`).
+ *
  * Each request is checked by the `authorize` callback (the hub wires its session, bearer,
  * API-key or `?token=` media-token check). Backpressure is per viewer (see
  * {@link LiveFeed}): ws `bufferedAmount` and `res.writableLength` are the viewers'
@@ -51,11 +55,10 @@ export interface LiveOptions {
    */
   authorize: (req: IncomingMessage, camera: string) => Promise<LiveAuthResult>;
   /**
-   * Feeds to serve (the hub's registry, shared with the in-process camera component).
-   * Whether a camera has a distinct sub stream is read from it: `?stream=sub` gets the
-   * sub feed when the camera's producer created one ({@link LiveRegistry.forViewer}),
-   * else the main feed — so no camera config is needed here, and a camera run by another
-   * process (no producer in this hub) behaves as it does for `main`.
+   * Feeds to serve (the hub's registry, shared with the in-process camera component and
+   * the bus source of cameras run elsewhere). Whether a camera has a distinct sub stream
+   * is read from it ({@link LiveRegistry.forViewer}); each viewer is announced with
+   * {@link LiveRegistry.watch} while connected, so a remote camera publishes only while watched.
    */
   registry: LiveRegistry;
   /** Logger (connects, disconnects, refusals at debug; failures at warn). */
@@ -78,6 +81,8 @@ export const LIVE_WS_PATH = /^\/api\/cameras\/([^/]+)\/live\/?$/;
 const FRESH_JPEG_MS = 2000;
 /** How long `live.jpg` waits for a new JPEG, ms (then the stale one, or 503). */
 const WAIT_JPEG_MS = 2000;
+/** A remote camera keeps sending JPEGs this long after a `live.jpg`, ms (as `LiveFeed.nextJpeg` marks JPEGs wanted for 10 s). */
+const JPEG_LINGER_MS = 10_000;
 /** Multipart boundary of the MJPEG stream. */
 export const MJPEG_BOUNDARY = 'vigil-mjpeg-frame';
 
@@ -183,6 +188,7 @@ export function attachLive(server: Server, opts: LiveOptions): LiveAttachment {
 
   const serveMse = (ws: WebSocket, camera: string, asked: LiveStream): void => {
     const { feed, stream } = registry.forViewer(camera, asked);
+    const unwatch = registry.watch(camera, stream); // a remote camera publishes only while watched
     alive.set(ws, true);
     ws.on('pong', () => alive.set(ws, true));
     ws.on('error', () => ws.terminate());
@@ -209,6 +215,7 @@ export function attachLive(server: Server, opts: LiveOptions): LiveAttachment {
     log.debug({ camera, stream, viewers: feed.viewers }, 'live: MSE viewer connected');
     ws.on('close', () => {
       remove();
+      unwatch();
       if (killTimer) clearTimeout(killTimer);
       log.debug({ camera, stream, viewers: feed.viewers }, 'live: MSE viewer left');
     });
@@ -270,7 +277,15 @@ export function liveRouter(opts: LiveOptions): express.Router {
     await check(opts, req, camera);
     const feed = registry.ensure(camera);
     let latest = feed.latestJpeg;
-    if (!latest || Date.now() - latest.ts > FRESH_JPEG_MS) latest = (await feed.nextJpeg(WAIT_JPEG_MS)) ?? latest;
+    if (!latest || Date.now() - latest.ts > FRESH_JPEG_MS) {
+      // A remote camera sends JPEGs while watched: kept on for a while, for clients polling live.jpg.
+      const unwatch = registry.watch(camera, 'jpeg', JPEG_LINGER_MS);
+      try {
+        latest = (await feed.nextJpeg(WAIT_JPEG_MS)) ?? latest;
+      } finally {
+        unwatch();
+      }
+    }
     if (!latest) {
       res.set('Retry-After', '1');
       throw new ApiError(503, 'no_frame', `no live frame from ${camera} yet`);
@@ -313,8 +328,10 @@ export function liveRouter(opts: LiveOptions): express.Router {
       },
     };
     const remove = feed.addJpegViewer(sink);
+    const unwatch = registry.watch(camera, 'jpeg');
     opts.logger.debug({ camera, viewers: feed.viewers }, 'live: MJPEG viewer connected');
     const done = () => {
+      unwatch();
       if (!open) return remove();
       open = false;
       remove();

@@ -19,6 +19,7 @@ export function openApiDocument(version: string): object {
   const schema = (t: z.ZodType, io: 'input' | 'output' = 'output') => z.toJSONSchema(t, { io, unrepresentable: 'any' });
   const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
   const body = (s: object) => ({ required: true, content: { 'application/json': { schema: s } } });
+  const faceEnrolled = { allOf: [ref('FaceImage'), { type: 'object', properties: { name: { type: 'string' } } }] };
   return {
     openapi: '3.1.0',
     info: { title: 'Vigil REST API', version, description: 'See docs/api.md. Errors are `{error: {code, message, field?}}`.' },
@@ -119,6 +120,22 @@ export function openApiDocument(version: string): object {
       '/api/rules-status': { get: { summary: 'Whether the rules are deployed to the engine (operator+)', responses: { 200: json({ type: 'object', properties: { deployed: { type: 'boolean' }, synced_at: { type: 'number' }, error: { type: 'string' } } }) } } },
       '/api/onvif/discover': { post: { summary: 'WS-Discovery of ONVIF devices on the hub’s networks, listening timeout_ms (admin)', requestBody: body(schema(discoverInput, 'input')), responses: { 200: json({ type: 'array', items: ref('OnvifDevice') }), 400: errResp('invalid body') } } },
       '/api/onvif/probe': { post: { summary: 'Log in to an ONVIF device and read it: information, capabilities, profiles with stream URIs, the suggested camera config; credentials never echoed (admin)', requestBody: body(schema(probeInput, 'input')), responses: { 200: json(ref('OnvifProbe')), 400: errResp('invalid body; field password: the device refused the login; field url: no ONVIF device answered there') } } },
+      '/api/faces': { get: { summary: 'Enrolled face images by person, names sorted (viewer+)', responses: { 200: json({ type: 'object', additionalProperties: { type: 'array', items: ref('FaceImage') } }) } } },
+      '/api/faces/{name}': {
+        parameters: [{ ...nameParam, description: 'a lower-case slug (a-z, 0-9, _ and -), not "unknown"' }],
+        post: {
+          summary: 'Enrol an image of a person (admin): stored, published on vigil/faces/library/<name>/<id>, described by a detector with face recognition on',
+          requestBody: { required: true, content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } }, 'image/png': { schema: { type: 'string', format: 'binary' } }, 'image/webp': { schema: { type: 'string', format: 'binary' } }, 'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } } } },
+          responses: { 201: json(faceEnrolled, 'A detector found a face in it'), 202: json(faceEnrolled, 'No detector answered within 5 s; kept, ok: null'), 400: errResp('field name (not a slug), image (invalid_image, or no_face: no face found, not kept), file (multipart)'), 413: errResp('larger than 10 MiB') },
+        },
+        delete: { summary: 'Remove a person and every image of them (admin)', responses: { 204: { description: 'Removed' }, 404: errResp('unknown name') } },
+      },
+      '/api/faces/{name}/{id}.jpg': { parameters: [nameParam, idParam], get: { summary: 'One enrolled image (viewer+)', responses: { 200: { description: 'JPEG', content: { 'image/jpeg': {} } }, 404: errResp('unknown') } } },
+      '/api/faces/{name}/{id}': { parameters: [nameParam, idParam], delete: { summary: 'Remove one enrolled image (admin); its retained topics are cleared', responses: { 204: { description: 'Removed' }, 404: errResp('unknown') } } },
+      '/api/faces/unknown': { get: { summary: 'Faces the detectors could not name, newest first, of the cameras the caller sees (viewer+)', responses: { 200: json({ type: 'array', items: ref('UnknownFace') }) } } },
+      '/api/faces/unknown/{id}.jpg': { parameters: [idParam], get: { summary: 'An unknown face crop (viewer+, its camera granted)', responses: { 200: { description: 'JPEG', content: { 'image/jpeg': {} } }, 404: errResp('unknown, or camera not visible') } } },
+      '/api/faces/unknown/{id}/enrol': { parameters: [idParam], post: { summary: 'Enrol an unknown face under a name (admin); it leaves the unknown list unless no face is found in it', requestBody: body({ type: 'object', required: ['name'], properties: { name: { type: 'string' } } }), responses: { 201: json(faceEnrolled, 'Described'), 202: json(faceEnrolled, 'No detector answered in time'), 400: errResp('field name, or image no_face'), 404: errResp('unknown, or camera not visible') } } },
+      '/api/faces/unknown/{id}': { parameters: [idParam], delete: { summary: 'Remove an unknown face (admin)', responses: { 204: { description: 'Removed' }, 404: errResp('unknown, or camera not visible') } } },
       '/api/cameras/onvif': { post: { summary: 'Create a camera from an ONVIF device: record/live = its highest-resolution profile, detect = its lowest, the onvif block set; other camera fields in the body win (admin)', requestBody: body(schema(addCameraInput, 'input')), responses: { 201: json(ref('Camera'), 'Created'), 400: errResp('as /api/onvif/probe, or an invalid camera field'), 409: errResp('name taken') } } },
     },
     security: [{ session: [] }, { bearer: [] }, { apiKey: [] }],
@@ -139,6 +156,15 @@ export function openApiDocument(version: string): object {
         Bundle: schema(bundle),
         Rule: schema(simpleRule),
         TriggerEvent: schema(triggerEvent),
+        FaceImage: {
+          type: 'object', required: ['id', 'ok', 'created', 'bytes'],
+          properties: {
+            id: { type: 'string' }, ok: { type: ['boolean', 'null'], description: 'a detector found a face (true), found none or could not read it (false), or none answered yet (null)' },
+            face_score: { type: 'number', description: 'face detector score, 0–1' }, error: { type: 'string', enum: ['no_face', 'invalid_image', 'failed'] },
+            detector: { type: 'string', description: 'the detector that answered' }, created: { type: 'number', description: 'Unix s' }, bytes: { type: 'integer' },
+          },
+        },
+        UnknownFace: { type: 'object', properties: { id: { type: 'string', description: '<Unix ms>-<8 hex>' }, camera: { type: 'string' }, time: { type: 'number', description: 'seen at, Unix s' }, bytes: { type: 'integer' } } },
         Camera: { allOf: [{ $ref: '#/components/schemas/CameraInput' }], description: 'As CameraInput, without username/password, plus has_credentials' },
         OnvifDevice: {
           type: 'object', description: 'A device that answered a WS-Discovery probe',

@@ -34,7 +34,7 @@
  * MJPEG policy: a viewer whose buffer is empty gets each new JPEG at once; otherwise only
  * the newest JPEG is kept for it (older ones dropped) and sent when it drains.
  */
-import { Fmp4Splitter, type Fmp4FragmentUnit, type Fmp4Unit } from './fmp4.ts';
+import { Fmp4Splitter, type Fmp4FragmentUnit, type Fmp4Unit } from '../../components/protocol/fmp4.ts';
 
 /** One viewer's connection, as seen by a {@link LiveFeed}. Implemented by the transports. */
 export interface ViewerSink {
@@ -352,6 +352,16 @@ export class LiveFeed {
     for (const v of this.mse) v.state = 'wait-init';
   }
 
+  /**
+   * Fragments were lost upstream (a gap in a bus stream's sequence): the GOP cache is
+   * dropped and every live viewer waits for the next keyframe, so no P-frame fragment is
+   * decoded after the gap. Lagging viewers stay lagging (they resume at a keyframe anyway).
+   */
+  discontinuity(): void {
+    this.dropGop();
+    for (const v of this.mse) if (v.state === 'live') v.state = 'wait-key';
+  }
+
   /** Closes every viewer and ignores later pushes (camera deleted). */
   close(): void {
     this.closed = true;
@@ -497,17 +507,44 @@ export function liveFeedKey(camera: string, stream: LiveStream): string {
 }
 
 /**
+ * What a live medium of a camera is to a viewer: its `main` or `sub` fMP4 stream, or the
+ * `jpeg` frames (main stream) of MJPEG and `live.jpg`.
+ */
+export type LiveMedia = LiveStream | 'jpeg';
+
+/**
+ * A source of live media for cameras that no local producer feeds (a camera process on
+ * another machine): the hub's bus bridge (`live-over-bus.ts`).
+ */
+export interface RemoteLive {
+  /** Whether `camera` has a distinct sub stream (from its config), so `sub` viewers get a sub feed. */
+  hasSub(camera: string): boolean;
+  /**
+   * A viewer of `camera`'s `media` arrived: feed its feed while anyone watches.
+   * @param lingerMs keep feeding this long after the last viewer left (e.g. `live.jpg` polls)
+   * @returns the release, called when the viewer leaves (idempotent)
+   */
+  watch(camera: string, media: LiveMedia, lingerMs?: number): () => void;
+}
+
+/**
  * The hub's live feeds (one registry per hub, owned by its live service), keyed by
  * {@link liveFeedKey}: the main stream by camera name, the sub stream by `<cam>@sub`.
  * Camera runners get their feeds through {@link source} when their ffmpeg starts;
- * transports ask {@link forViewer} per viewer; deleting a camera {@link release}s both.
+ * transports ask {@link forViewer} per viewer and {@link watch} while it stays; deleting a
+ * camera {@link release}s both.
  *
- * A sub feed exists only while a producer (the in-process camera component, for a camera
- * with a distinct sub stream) has asked for it; viewers never create one, so its presence
- * is what decides whether `sub` falls back to `main`.
+ * A feed is **local** once a producer in this process (the in-process camera component)
+ * asked for it through {@link source}, until it is released. Feeds of other cameras are
+ * fed by the {@link RemoteLive} set with {@link setRemote}, only while watched. A sub feed
+ * exists once a local producer made one, or — for a camera the remote source says has a
+ * distinct sub stream — when a viewer asks for `sub`; otherwise `sub` falls back to `main`.
  */
 export class LiveRegistry {
   private readonly feeds = new Map<string, LiveFeed>();
+  /** Keys of feeds a local producer feeds. */
+  private readonly local = new Set<string>();
+  private remote?: RemoteLive;
 
   /** @param defaults options for every feed this registry creates. */
   constructor(private readonly defaults: LiveFeedOptions = {}) {}
@@ -530,17 +567,39 @@ export class LiveRegistry {
    * stream this is what makes `sub` viewers get the sub feed instead of the main one).
    */
   source(camera: string, stream: LiveStream): LiveFeed {
-    return this.ensure(liveFeedKey(camera, stream));
+    const key = liveFeedKey(camera, stream);
+    this.local.add(key);
+    return this.ensure(key);
+  }
+
+  /** Sets (or clears) the source of cameras without a local producer. */
+  setRemote(remote: RemoteLive | undefined): void { this.remote = remote; }
+
+  /** True while a local producer feeds the feed under `key` (see {@link source}). */
+  isLocal(key: string): boolean { return this.local.has(key); }
+
+  /**
+   * A viewer of `camera`'s `media` arrived: asks the remote source to feed it, unless a
+   * local producer does (or there is no remote source).
+   * @param lingerMs see {@link RemoteLive.watch}
+   * @returns the release, to call when the viewer leaves (idempotent)
+   */
+  watch(camera: string, media: LiveMedia, lingerMs = 0): () => void {
+    const key = liveFeedKey(camera, media === 'sub' ? 'sub' : 'main');
+    if (!this.remote || this.local.has(key)) return () => {};
+    return this.remote.watch(camera, media, lingerMs);
   }
 
   /**
    * The feed a viewer of `camera`'s `stream` watches: `main` → the main feed (created if
    * missing, so a viewer can wait for a camera that is starting); `sub` → the sub feed
-   * when a producer made one (see {@link source}), else the main feed.
+   * when a producer made one (see {@link source}) or the remote source says the camera has
+   * a distinct sub stream (created then), else the main feed.
    * @returns the feed and the stream it carries (`main` when `sub` fell back).
    */
   forViewer(camera: string, stream: LiveStream): { feed: LiveFeed; stream: LiveStream } {
-    const sub = stream === 'sub' ? this.feeds.get(liveFeedKey(camera, 'sub')) : undefined;
+    const subKey = liveFeedKey(camera, 'sub');
+    const sub = stream !== 'sub' ? undefined : this.feeds.get(subKey) ?? (this.remote?.hasSub(camera) ? this.ensure(subKey) : undefined);
     return sub ? { feed: sub, stream: 'sub' } : { feed: this.ensure(camera), stream: 'main' };
   }
 
@@ -557,6 +616,7 @@ export class LiveRegistry {
 
   /** Closes the feed under `key` (its viewers are disconnected) and forgets it. @returns whether it existed. */
   delete(key: string): boolean {
+    this.local.delete(key);
     const f = this.feeds.get(key);
     if (!f) return false;
     this.feeds.delete(key);

@@ -48,7 +48,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createFileExclusiveSync, writeFileAtomicSync } from '../../components/protocol/atomic-write.ts';
 import { decryptCredentials, encryptCredentials, mergeShipped, rekeyCredentials, splitCredentials, type ShippedState } from './flow-install.ts';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
@@ -483,15 +484,15 @@ export class RulesEngine {
     const previous = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as ShippedState) : {};
     const { flows, state, report } = mergeShipped(user, shipped.flows, previous);
     const changed = !user || report.added.length + report.updated.length + report.removed.length > 0;
-    if (changed) writeFileSync(flowFile, JSON.stringify(flows, null, 4) + '\n');
-    writeFileSync(stateFile, JSON.stringify(state, null, 2) + '\n');
+    if (changed) writeFileAtomicSync(flowFile, JSON.stringify(flows, null, 4) + '\n');
+    writeFileAtomicSync(stateFile, JSON.stringify(state, null, 2) + '\n');
     // Credentials of newly installed shipped nodes join the user's credential file.
     const fresh = report.added.filter((id) => shipped.credentials[id] !== undefined);
     if (fresh.length) {
       const credFile = join(userDir, CRED_FILE);
       const current = existsSync(credFile) ? decryptCredentials(secret, JSON.parse(readFileSync(credFile, 'utf8')) as unknown) : {};
       for (const id of fresh) current[id] = shipped.credentials[id];
-      writeFileSync(credFile, JSON.stringify(encryptCredentials(secret, current), null, 4) + '\n', { mode: 0o600 });
+      writeFileAtomicSync(credFile, JSON.stringify(encryptCredentials(secret, current), null, 4) + '\n', { mode: 0o600 });
     }
     if (!user) logger.info({ file: flowFile, nodes: flows.length }, 'rules: installed the default flows');
     else if (changed || report.kept.length) logger.info({ ...report }, 'rules: upgraded the shipped flows (nodes you edited are kept)');
@@ -515,7 +516,7 @@ export class RulesEngine {
         const credFile = join(userDir, CRED_FILE);
         if (existsSync(credFile)) {
           const body = rekeyCredentials(JSON.parse(readFileSync(credFile, 'utf8')) as unknown, legacy, credentialSecret);
-          writeFileSync(credFile, JSON.stringify(body, null, 4) + '\n', { mode: 0o600 });
+          writeFileAtomicSync(credFile, JSON.stringify(body, null, 4) + '\n', { mode: 0o600 });
         }
         rmSync(legacyFile);
         logger.info('rules: Node-RED credentials now encrypted with the hub\'s key');
@@ -527,7 +528,7 @@ export class RulesEngine {
       return legacy;
     }
     const secret = randomBytes(32).toString('hex');
-    writeFileSync(legacyFile, secret + '\n', { mode: 0o600, flag: 'wx' });
+    if (!createFileExclusiveSync(legacyFile, secret + '\n', { mode: 0o600 })) return readFileSync(legacyFile, 'utf8').trim();
     return secret;
   }
 

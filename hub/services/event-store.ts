@@ -4,8 +4,9 @@
  * Events come validated from the {@link EventFeed}; images that fail their checks are
  * logged and dropped; nothing stored is touched.
  */
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { writeFileAtomic } from '../../components/protocol/atomic-write.ts';
 import type { Bus } from '../../components/protocol/bus.ts';
 import type { Topics } from '../../components/protocol/topics.ts';
 import type { EventFeed, EventStep } from './event-feed.ts';
@@ -15,7 +16,10 @@ import { safeJoin } from './safe-path.ts';
 export class EventStore {
   /** Event id → camera, for placing images that arrive before/after the row. */
   private readonly cameraOf = new Map<string, string>();
-  private readonly pendingImages = new Map<string, Array<{ kind: 'snapshot' | 'crop'; jpeg: Buffer }>>();
+  private readonly pendingImages = new Map<string, Array<{ kind: 'snapshot' | 'crop'; jpeg: Buffer; n: number }>>();
+  /** `<id>/<kind>` → arrival number of its newest image: an older one is never written after it. */
+  private readonly newestImage = new Map<string, number>();
+  private imageArrivals = 0;
   /** Per-event write chain so rows are written in message order. */
   private chains = new Map<string, Promise<void>>();
   private readonly counts = { events_stored: 0, images_stored: 0, images_rejected: 0 };
@@ -55,11 +59,14 @@ export class EventStore {
       this.counts.events_stored++;
       const pending = this.pendingImages.get(s.id);
       this.pendingImages.delete(s.id);
-      for (const p of pending ?? []) await this.write(s.camera, s.id, p.kind, p.jpeg);
+      for (const p of pending ?? []) await this.write(s.camera, s.id, p.kind, p.jpeg, p.n);
     }).catch((err: Error) => this.logger.error({ id: s.id, err: err.message }, 'storing event failed'));
     this.chains.set(s.id, next);
     if (msg.type === 'end') {
-      void next.then(() => { this.chains.delete(s.id); setTimeout(() => this.cameraOf.delete(s.id), 60_000).unref(); });
+      void next.then(() => {
+        this.chains.delete(s.id);
+        setTimeout(() => { this.cameraOf.delete(s.id); this.newestImage.delete(`${s.id}/snapshot`); this.newestImage.delete(`${s.id}/crop`); }, 60_000).unref();
+      });
     }
   }
 
@@ -71,23 +78,32 @@ export class EventStore {
       this.logger.warn({ topic }, 'event image is not a JPEG or has a bad id; dropped');
       return;
     }
+    const n = ++this.imageArrivals;
+    this.newestImage.set(`${p.id}/${p.image}`, n);
+    // Bounded like pendingImages: ids of events that never get a row must not pile up.
+    if (this.newestImage.size > 4000) this.newestImage.delete(this.newestImage.keys().next().value!);
     const camera = this.cameraOf.get(p.id);
     if (!camera) {
       // The event row is not known yet: keep the newest image of each kind until it is.
       const list = (this.pendingImages.get(p.id) ?? []).filter((x) => x.kind !== p.image);
-      list.push({ kind: p.image, jpeg: payload });
+      list.push({ kind: p.image, jpeg: payload, n });
       this.pendingImages.set(p.id, list);
       if (this.pendingImages.size > 200) this.pendingImages.delete(this.pendingImages.keys().next().value!);
       return;
     }
-    await this.write(camera, p.id, p.image, payload);
+    await this.write(camera, p.id, p.image, payload, n);
   }
 
-  private async write(camera: string, id: string, kind: 'snapshot' | 'crop', jpeg: Buffer): Promise<void> {
+  /** Writes image number `n` (arrival order) unless a newer image of the same event and kind arrived meanwhile. */
+  private async write(camera: string, id: string, kind: 'snapshot' | 'crop', jpeg: Buffer, n: number): Promise<void> {
     const file = this.imagePath(camera, id, kind);
     await mkdir(safeJoin(this.snapshotDir, camera), { recursive: true });
-    await writeFile(`${file}.tmp`, jpeg);
-    await rename(`${file}.tmp`, file); // atomic replace: readers never see half a JPEG
+    // A held image flushed when the row lands may come after a newer one written directly.
+    if (this.newestImage.get(`${id}/${kind}`) !== n) return;
+    // Atomic replace, one writer per file (a burst of images for one event, or a pending
+    // image flushed while a new one arrives, writes the same path): readers never see half a JPEG.
+    // No fsync: a snapshot lost to a power cut is replaced by the next one.
+    await writeFileAtomic(file, jpeg, { fsync: false });
     this.counts.images_stored++;
   }
 }

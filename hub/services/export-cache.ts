@@ -5,8 +5,9 @@
  * deleted {@link CACHE_MAX_AGE_S} after their last use.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { replaceFileAtomic } from '../../components/protocol/atomic-write.ts';
 import { NotFound } from '../errors.ts';
 import type { RecordingsRepo } from '../store/recordings-repo.ts';
 import { checkRange, planCut } from './export-plan.ts';
@@ -101,14 +102,8 @@ export class RangeFileCache {
       return { path: file, bytes: st.size };
     } catch { /* not cached */ }
     await mkdir(this.opts.dir, { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    try {
-      await concatSegments({ ffmpeg: this.opts.ffmpegPath, files, listFile: `${tmp}.ffconcat`, out: tmp, ss, t, faststart: true });
-      await rename(tmp, file);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
+    // A unique temporary file renamed into place (removed on failure): see atomic-write.ts.
+    await replaceFileAtomic(file, (tmp) => concatSegments({ ffmpeg: this.opts.ffmpegPath, files, listFile: `${tmp}.ffconcat`, out: tmp, ss, t, faststart: true }));
     return { path: file, bytes: (await stat(file)).size };
   }
 

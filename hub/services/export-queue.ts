@@ -6,11 +6,12 @@
  * `ffmpeg -progress`) goes to `vigil/recorder/export/<id>` (QoS 1; the final `done` /
  * `failed` state retained) and, throttled, to the row.
  *
- * A job writes `<exportsDir>/<id>.mp4` through `<id>.mp4.tmp` and a rename; see
- * {@link jobFiles}. Validation, events and deletion are `ExportService`'s (`exports.ts`).
+ * A job writes `<exportsDir>/<id>.mp4` through a unique temporary file and a rename
+ * (`replaceFileAtomic`, `components/protocol/atomic-write.ts`); see {@link jobFiles}. Validation, events and deletion are `ExportService`'s (`exports.ts`).
  */
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { replaceFileAtomic } from '../../components/protocol/atomic-write.ts';
 import type { Bus } from '../../components/protocol/bus.ts';
 import type { Topics } from '../../components/protocol/topics.ts';
 import type { ExportRow, RecordingsRepo } from '../store/recordings-repo.ts';
@@ -55,14 +56,14 @@ const PROGRESS_SAVE_MS = 1000;
 
 /**
  * The files of job `id` in `exportsDir`: `name` (`<id>.mp4`, the row's `path` once done,
- * relative to `exportsDir`), and the absolute `out`, `tmp` (written, then renamed to `out`)
- * and `list` (the ffconcat list while ffmpeg runs).
+ * relative to `exportsDir`), and the absolute `out` (written through a unique temporary
+ * file `<id>.mp4.<pid>.<hex>.tmp`, then renamed) and `list` (the ffconcat list while ffmpeg runs).
  * @throws InvalidInput `bad_path` when `id` is not a plain file name
  */
-export function jobFiles(exportsDir: string, id: string): { name: string; out: string; tmp: string; list: string } {
+export function jobFiles(exportsDir: string, id: string): { name: string; out: string; list: string } {
   const name = `${id}.mp4`;
   const out = safeJoin(exportsDir, name);
-  return { name, out, tmp: `${out}.tmp`, list: safeJoin(exportsDir, `${id}.ffconcat`) };
+  return { name, out, list: safeJoin(exportsDir, `${id}.ffconcat`) };
 }
 
 /** Runs queued export and clip jobs; see the module doc. */
@@ -199,9 +200,9 @@ export class ExportQueue {
       let lastPub = 0;
       let lastSave = Date.now();
       let saving: Promise<void> = Promise.resolve();
-      await concatSegments({
+      await replaceFileAtomic(files.out, (tmp) => concatSegments({
         ffmpeg: this.opts.ffmpegPath, files: segs.map((s) => segmentFile(root, s)), listFile: files.list,
-        out: files.tmp, ss: plan.ss, t: plan.t, faststart: true, signal,
+        out: tmp, ss: plan.ss, t: plan.t, faststart: true, signal,
         onProgress: (p) => {
           if (p <= row.progress) return;
           row = { ...row, progress: p };
@@ -209,9 +210,8 @@ export class ExportQueue {
           if (now - lastPub >= PROGRESS_PUBLISH_MS) { lastPub = now; this.publish(row); }
           if (now - lastSave >= PROGRESS_SAVE_MS) { lastSave = now; const r = row; saving = saving.then(() => repo.saveExport(r)).catch(() => undefined); }
         },
-      });
+      }));
       await saving;
-      await rename(files.tmp, files.out);
       const bytes = (await stat(files.out)).size;
       row = { ...row, status: 'done', progress: 1, path: files.name, bytes, start_time: plan.start, end_time: plan.end };
       await repo.saveExport(row);
@@ -219,7 +219,7 @@ export class ExportQueue {
       const took = (Date.now() - t0) / 1000;
       log.info({ camera: row.camera, seconds: +plan.t.toFixed(2), bytes, took_s: took, segments: segs.length }, 'export done');
     } catch (err) {
-      await rm(files.tmp, { force: true }).catch(() => undefined);
+      // replaceFileAtomic removed its temporary file.
       if (signal.aborted) {
         // Stopped (hub stop) or deleted: a stopped job runs again after the next start().
         const still = await repo.getExport(row.id);

@@ -9,7 +9,7 @@
  * - `export-sources.ts` — the segment files a range is made of;
  * - `ffmpeg-job.ts` — ffmpeg's concat demuxer with `-c copy`, `-ss` / `-t` on the concat timeline.
  *
- * A job writes `<recordings root>/exports/<id>.mp4` (through `<id>.mp4.tmp` and a rename;
+ * A job writes `<recordings root>/exports/<id>.mp4` (through a unique `<id>.mp4.<pid>.<hex>.tmp` and a rename;
  * `+faststart` so browsers can play it before it is fully downloaded).
  *
  * Cuts and keyframes: with stream copy ffmpeg can only start decoding at a keyframe, so the
@@ -26,6 +26,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { removeTempFiles } from '../../components/protocol/atomic-write.ts';
 import type { Bus } from '../../components/protocol/bus.ts';
 import type { Topics } from '../../components/protocol/topics.ts';
 import { z } from 'zod';
@@ -241,7 +242,7 @@ export class ExportService {
     await this.jobs.cancel(id);
     const files = jobFiles(this.exportsDir, id);
     await rm(files.out, { force: true });
-    await rm(files.tmp, { force: true });
+    await removeTempFiles(files.out); // left by a crash mid-job (a cancelled job removed its own)
     if (row.path && row.path !== files.name) await rm(safeJoin(this.exportsDir, row.path), { force: true });
     await this.opts.repo.deleteExport(id);
     this.jobs.clear(id);

@@ -51,7 +51,9 @@ export interface MaskRow {
  * the indexed fields of the {@link TrackedObjectState}, with `box` (`[x1, y1, x2, y2]` px),
  * `zones` (every zone entered) and `data` (the last `after` state) as JSON text.
  */
-export type EventRow = Pick<TrackedObjectState, 'id' | 'camera' | 'label' | 'sub_label' | 'score' | 'top_score' | 'area' | 'start_time' | 'end_time' | 'has_snapshot' | 'false_positive'> & {
+export type EventRow = Pick<TrackedObjectState, 'id' | 'camera' | 'label' | 'score' | 'top_score' | 'area' | 'start_time' | 'end_time' | 'has_snapshot' | 'false_positive'> & {
+  /** The sub label's name (its score stays in `data`, as Frigate keeps `sub_label_score`). */
+  sub_label: string | null;
   box: string;
   zones: string;
   data: string;

@@ -36,7 +36,7 @@ export class EventsRepo {
   /** Inserts or updates the row of a tracked object from its latest state. */
   async upsert(s: TrackedObjectState): Promise<void> {
     const row: EventRow = {
-      id: s.id, camera: s.camera, label: s.label, sub_label: s.sub_label, score: s.score, top_score: s.top_score,
+      id: s.id, camera: s.camera, label: s.label, sub_label: Array.isArray(s.sub_label) ? s.sub_label[0] : s.sub_label, score: s.score, top_score: s.top_score,
       box: JSON.stringify(s.box), area: s.area, zones: JSON.stringify(s.entered_zones), start_time: s.start_time,
       end_time: s.end_time, has_snapshot: s.has_snapshot, false_positive: s.false_positive, data: JSON.stringify(s),
     };

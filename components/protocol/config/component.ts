@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, configPath, loadConfig } from './load.ts';
+import type { VigilConfig } from './schema.ts';
 
 /** Which component to run. */
 export type ComponentRole = 'camera' | 'detector';
@@ -21,7 +22,8 @@ export interface ComponentSettings {
   /** Camera component: where it writes segments (default: not recording). */
   recordingsRoot?: string;
   /** Detector component. */
-  detector: { workers: number; backend: 'auto' | 'wasm' | 'tensorflow' };
+  /** The hub config's `detector` section (see `config/detector.ts`). */
+  detector: Pick<VigilConfig['detector'], 'workers' | 'backend' | 'runtime' | 'region_size' | 'min_score'>;
   /** Key file to open sealed camera passwords (`VIGIL_SECRET_KEY` wins). */
   secretKeyFile?: string;
   /** `VIGIL_SECRET_KEY` (base64url or hex), when set. */
@@ -75,7 +77,7 @@ export function componentSettings(argv: string[], env: NodeJS.ProcessEnv): Compo
     clientId: values['client-id'],
     cameras: cameras?.length ? cameras : undefined,
     recordingsRoot: cfg.recordings.root,
-    detector: { workers: cfg.detector.workers, backend: cfg.detector.backend },
+    detector: { workers: cfg.detector.workers, backend: cfg.detector.backend, runtime: cfg.detector.runtime, region_size: cfg.detector.region_size, min_score: cfg.detector.min_score },
     secretKeyFile: values['secret-key-file'],
     secretKey: env.VIGIL_SECRET_KEY,
     logLevel: cfg.log.level,

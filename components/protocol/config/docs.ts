@@ -5,7 +5,8 @@
  *   npm run docs:config            # rewrite the block between the markers
  *   npm run docs:config -- --check # exit 1 when the page is out of date (CI does this in a test)
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../atomic-write.ts';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { envName } from './load.ts';
@@ -79,6 +80,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   if (process.argv.includes('--check')) {
     if (next !== page) { process.stderr.write('docs/config.md is out of date: run npm run docs:config\n'); process.exit(1); }
   } else if (next !== page) {
-    writeFileSync(file, next);
+    writeFileAtomicSync(file, next);
   }
 }
