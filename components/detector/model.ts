@@ -337,8 +337,9 @@ async function loadHumanInner(backend: 'wasm' | 'tensorflow', warmup: boolean): 
 /**
  * Registers a `file://` model loader with TF.js (the pure-JS build has none; tfjs-node
  * brings its own, hence only for wasm and only if no other handler claims `file://`).
+ * Once per thread; the face model's worker uses it too.
  */
-function registerFileRouter(tf: TfLike): void {
+export function registerFileRouter(tf: Pick<TfLike, 'io'>): void {
   if (fileRouterRegistered) return;
   fileRouterRegistered = true;
   if (tf.io.getLoadHandlers('file:///probe/model.json').length > 0) return;

@@ -18,10 +18,10 @@
  * No network: models and `.wasm` binaries come from `node_modules`.
  */
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Box } from '../../protocol/tracked-object.ts';
+import { registerFileRouter } from '../model.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -215,28 +215,4 @@ async function loadHuman(backend: 'wasm' | 'tensorflow', minConfidence: number, 
     blank.dispose();
   }
   return human;
-}
-
-/** A `file://` model loader for TF.js's pure-JS build (as `model.ts` registers for the object model). */
-function registerFileRouter(tf: TfLike): void {
-  if (tf.io.getLoadHandlers('file:///probe/model.json').length > 0) return;
-  tf.io.registerLoadRouter((url) => {
-    if (typeof url !== 'string' || !url.startsWith('file://')) return null;
-    const file = url.slice('file://'.length);
-    return {
-      load: async () => {
-        const json = JSON.parse(await readFile(file, 'utf8')) as unknown;
-        return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
-          const specs: unknown[] = [];
-          const parts: Buffer[] = [];
-          for (const group of manifest) {
-            specs.push(...group.weights);
-            for (const p of group.paths) parts.push(await readFile(path.join(path.dirname(file), p)));
-          }
-          const all = Buffer.concat(parts);
-          return [specs, all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer];
-        });
-      },
-    };
-  });
 }
