@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { Box } from '../../protocol/tracked-object.ts';
 import type { FaceBackend } from './face-model.ts';
 import type { FaceReply, FaceRequest, FaceWorkerInit, FaceWorkerStatus, FoundFace } from './face-worker.ts';
-import { workerEntry } from './worker-entry.ts';
+import { spawnSiblingWorker } from '../ts-worker.ts';
 
 /** Logger accepted by {@link FaceRunner} (pino-compatible). */
 export interface RunnerLogger {
@@ -153,10 +153,8 @@ export class FaceRunner {
   }
 
   private spawn(): Promise<Worker> {
-    const entry = workerEntry('face-worker');
     const init: FaceWorkerInit = { backend: this.opts.backend, minConfidence: this.opts.minConfidence };
-    // execArgv: [] — no loader flags from the parent (see inference-pool.ts).
-    const worker = new Worker(entry.target, { eval: entry.eval, workerData: init, execArgv: [], name: 'vigil-faces' });
+    const worker = spawnSiblingWorker(import.meta.url, 'face-worker', { workerData: init, name: 'vigil-faces' });
     const startMs = this.opts.startTimeoutMs ?? 120_000;
     return new Promise<Worker>((resolve, reject) => {
       let settled = false;

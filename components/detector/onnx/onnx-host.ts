@@ -9,7 +9,7 @@ import type { RawDetection } from '../types.ts';
 import type { CenternetDecodeOptions } from './centernet-decode.ts';
 import type { RunnerTimings } from './centernet-runner.ts';
 import type { OnnxWorkerInit, OnnxWorkerReply, OnnxWorkerRequest, OnnxWorkerStatus } from './onnx-worker.ts';
-import { spawnSiblingWorker } from './ts-worker.ts';
+import { spawnSiblingWorker } from '../ts-worker.ts';
 
 interface Pending {
   resolve: (r: { detections: RawDetection[]; timings: RunnerTimings }) => void;

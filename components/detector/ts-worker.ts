@@ -5,7 +5,7 @@
  *   then imports the `.ts` worker (tsx's `--import` hook registers on the main thread only
  *   on Node 20, so a plain `new Worker(x.ts)` fails with "Unknown file extension");
  * - compiled: `new Worker(<name>.js)` directly.
- * The same approach as `components/detector/inference-pool.ts`.
+ * The same approach as `components/detector/inference-pool.ts`; used by the ONNX and face workers.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
