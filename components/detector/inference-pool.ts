@@ -9,12 +9,9 @@
  *   nor the parent's flags matter (see {@link workerEntry} for why not `--import tsx`);
  * - compiled by `tsc` (dist/…/inference-pool.js): `new Worker(<inference-worker.js URL>)`.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnSiblingWorker } from './ts-worker.ts';
 import type { DetectorBackend } from './model.ts';
 import type { WorkerInit, WorkerReply, WorkerRequest, WorkerStatus } from './inference-worker.ts';
 import type { RawDetection } from './types.ts';
@@ -106,49 +103,6 @@ interface Slot {
   /** Settles the slot's start-up promise (resolve on ready, reject on init failure / exit). */
   onReady?: (info: WorkerInfo) => void;
   onInitFail?: (err: Error) => void;
-}
-
-const require = createRequire(import.meta.url);
-
-/**
- * Works out how to start the worker (see the file header): the compiled `.js` worker
- * directly, or, when running from `.ts` sources, an eval'd bootstrap that registers tsx's
- * ESM hooks inside the worker and then imports `inference-worker.ts`.
- *
- * Why not `execArgv: ['--import', 'tsx']`: on Node 20 tsx's loader only registers its hooks
- * on the main thread (`isMainThread` check), so a worker started that way fails with
- * `Unknown file extension ".ts"`. tsx's `register()` API does work inside a worker.
- */
-function workerEntry(): { target: URL | string; eval: boolean } {
-  const self = new URL(import.meta.url);
-  const isTs = /\.[cm]?ts$/.test(self.pathname);
-  if (!isTs) return { target: new URL('./inference-worker.js', self), eval: false };
-  const worker = new URL('./inference-worker.ts', self).href;
-  const api = tsxEsmApiUrl();
-  const code =
-    `import(${JSON.stringify(api)})` +
-    `.then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); });`;
-  return { target: code, eval: true };
-}
-
-let tsxApiUrl: string | undefined;
-
-/** File URL of tsx's `tsx/esm/api` ESM entry, read from tsx's own `exports` map. */
-function tsxEsmApiUrl(): string {
-  if (tsxApiUrl) return tsxApiUrl;
-  try {
-    const pkgFile = require.resolve('tsx/package.json');
-    const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports?: Record<string, unknown> };
-    const spec = pkg.exports?.['./esm/api'] as { import?: string | { default?: string } } | undefined;
-    const entry = typeof spec?.import === 'string' ? spec.import : spec?.import?.default;
-    if (!entry) throw new Error('tsx/package.json has no "./esm/api" import entry');
-    tsxApiUrl = pathToFileURL(path.join(path.dirname(pkgFile), entry)).href;
-    return tsxApiUrl;
-  } catch (err) {
-    throw new Error(
-      `InferencePool runs from TypeScript sources and needs tsx to start its worker: ${err instanceof Error ? err.message : String(err)}`,
-    );
-  }
 }
 
 function copyToOwnBuffer(bytes: Uint8Array, transfer: boolean | undefined): Uint8Array {
@@ -336,10 +290,9 @@ export class InferencePool {
 
   /** Spawns one worker into a new slot; resolves with its info once its model is loaded. */
   private spawn(): Promise<WorkerInfo> {
-    const entry = workerEntry();
     const init: WorkerInit = { backend: this.opts.backend, minScore: this.opts.minScore, maxDetected: this.opts.maxDetected };
-    // execArgv: [] — inherit no loader flags (e.g. tsx's own --import from the parent).
-    const worker = new Worker(entry.target, { eval: entry.eval, workerData: init, execArgv: [], name: 'vigil-inference' });
+    // Under tsx an eval'd bootstrap registers tsx inside the worker (`--import tsx` registers on the main thread only on Node 20).
+    const worker = spawnSiblingWorker(import.meta.url, 'inference-worker', { workerData: init, name: 'vigil-inference' });
     const slot: Slot = { worker, ready: false, job: null, retiring: false };
     this.slots.push(slot);
 

@@ -8,18 +8,13 @@
  * imports `ocr-worker.ts` (on Node 20, `--import tsx` does not reach worker threads);
  * compiled by tsc, `ocr-worker.js` is started directly.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnSiblingWorker } from '../ts-worker.ts';
 // sharp must be loaded by the main thread before a worker uses it, or glibc may unload libvips
 // while the worker still runs it (sharp's docs, lovell/sharp#2263).
 import 'sharp';
 import type { OcrReply, OcrRequest, OcrStatus, OcrWorkerInit } from './ocr-worker.ts';
 import type { ReadPlateOptions, ReadPlateResult } from './plate-ocr.ts';
-
-const require = createRequire(import.meta.url);
 
 /** Logger accepted here (pino-compatible). */
 export interface OcrLogger {
@@ -145,19 +140,13 @@ export class PlateOcrThread {
   }
 
   private spawn(): void {
-    let entry: { target: string | URL; eval: boolean };
+    let worker: Worker;
     try {
-      entry = workerEntry();
+      worker = spawnSiblingWorker(import.meta.url, 'ocr-worker', { workerData: { threads: this.opts.threads } satisfies OcrWorkerInit, name: 'vigil-plate-ocr' });
     } catch (err) {
       this.loadFailed(err instanceof Error ? err.message : String(err));
       return;
     }
-    const worker = new Worker(entry.target, {
-      eval: entry.eval,
-      workerData: { threads: this.opts.threads } satisfies OcrWorkerInit,
-      execArgv: [],
-      name: 'vigil-plate-ocr',
-    });
     this.worker = worker;
     this.ready = false;
     this.startTimer = setTimeout(() => {
@@ -241,21 +230,4 @@ export async function releasePlateOcr(thread: PlateOcrThread): Promise<void> {
   if (--shared.refs > 0) return;
   shared = null;
   await thread.stop();
-}
-
-/** How to start `ocr-worker` from here: directly when compiled, through tsx's `register()` from sources. */
-function workerEntry(): { target: URL | string; eval: boolean } {
-  const self = new URL(import.meta.url);
-  if (!/\.[cm]?ts$/.test(self.pathname)) return { target: new URL('./ocr-worker.js', self), eval: false };
-  const worker = new URL('./ocr-worker.ts', self).href;
-  const pkgFile = require.resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports?: Record<string, unknown> };
-  const spec = pkg.exports?.['./esm/api'] as { import?: string | { default?: string } } | undefined;
-  const api = typeof spec?.import === 'string' ? spec.import : spec?.import?.default;
-  if (!api) throw new Error('tsx/package.json has no "./esm/api" import entry (needed to run the plate OCR worker from sources)');
-  const apiUrl = pathToFileURL(path.join(path.dirname(pkgFile), api)).href;
-  return {
-    target: `import(${JSON.stringify(apiUrl)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); });`,
-    eval: true,
-  };
 }
