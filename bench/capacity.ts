@@ -5,10 +5,11 @@
  * otherwise) with N cameras of real footage, each looping a `file://` clip from
  * `<data_dir>/media` at 5 fps detect, 640×480. The clip, built once per run with ffmpeg
  * (H.264 in MP4, 10 fps, 640×480), is 20 s of OpenCV's vtest.avi (pedestrians) then 40 s
- * of its tree.avi (a tree in the wind, no people: motion without objects, scaled from
- * 320×240; its first 20 s twice, before a hand enters the shot) — people in view about a
- * third of the time. Camera k loops its own copy shifted by k × 60 s / (most cameras), so
- * the cameras are not in lockstep.
+ * without people ({@link EmptyScene}: by default the same street emptied of its people,
+ * still, with sensor noise; `--tree` uses tree.avi instead, a tree in the wind filling the
+ * frame: motion without objects, the worst case) — people in view about a third of the
+ * time. Camera k loops its own copy shifted by k × 60 s / (most cameras), so the cameras
+ * are not in lockstep.
  *
  * Per camera count N (stepped, cameras added to the running hub; stops at the first N not
  * sustained), after a warm-up, over a window bounded by two `vigil/component/detector/state`
@@ -33,7 +34,7 @@
  * loaded — `/api/system` `components.detector.state.runtime` is `not loaded`) and with 8 cameras.
  *
  * Run: `npm run bench -- capacity` (≈ 10 min), or
- * `npx tsx bench/capacity.ts [steps,…] [measureS] [regions|full_frame] [--no-reference]`
+ * `npx tsx bench/capacity.ts [steps,…] [measureS] [regions|full_frame] [--no-reference] [--tree]`
  * (e.g. `4,6,8 45 full_frame --no-reference`: the ONNX runtime on whole frames, to see what regions cost).
  */
 import { execFileSync } from 'node:child_process';
@@ -78,6 +79,8 @@ export interface BenchCapacityOptions {
   /** Seconds of people (vtest.avi) then without (tree.avi) in the clip; default 20 and 40. */
   peopleS?: number;
   emptyS?: number;
+  /** What the cameras see without people; default `street` (see {@link EmptyScene}). */
+  empty?: EmptyScene;
 }
 
 /** The detector's per-camera counters (`detector-component.ts` `CameraDetectionStats`). */
@@ -136,17 +139,39 @@ export interface StepFigures {
   sustained: string;
 }
 
-/** Builds the looped clip (`peopleS` of vtest.avi, then `emptyS` of tree.avi) and `copies` shifted copies of it in `dir` (`clip-<k>.mp4`); returns their paths, the clip length (s) and the build time (s). @throws Error when ffmpeg fails. */
-export function buildClips(dir: string, copies: number, peopleS: number, emptyS: number): { files: string[]; seconds: number; buildS: number } {
+/**
+ * What the cameras see when nobody is there:
+ * - `street` (default): the street of vtest.avi with its people taken out (the per-pixel
+ *   temporal median of one frame per second over the clip's 79 s) held still, with
+ *   temporal sensor noise (ffmpeg `noise`, strength 6) and the H.264 encoder's own artefacts
+ *   — a quiet camera, where motion detection should find nothing;
+ * - `tree`: tree.avi, a tree filling the frame in the wind (its first 20 s, repeated) — the
+ *   worst case, motion in ~90 % of frames without any object.
+ */
+export type EmptyScene = 'street' | 'tree';
+
+/** Builds the looped clip (`peopleS` of vtest.avi, then `emptyS` of the `empty` scene) and `copies` shifted copies of it in `dir` (`clip-<k>.mp4`); returns their paths, the clip length (s) and the build time (s). @throws Error when ffmpeg fails. */
+export function buildClips(dir: string, copies: number, peopleS: number, emptyS: number, empty: EmptyScene = 'street'): { files: string[]; seconds: number; buildS: number } {
   const t0 = performance.now();
   const ff = ffmpegPath();
   const enc = ['-c:v', 'libx264', '-preset', 'veryfast', '-g', '20', '-bf', '0', '-pix_fmt', 'yuv420p', '-an'];
-  const chunks = Math.ceil(emptyS / TREE_CHUNK_S);
   const inputs = ['-t', String(peopleS), '-i', FOOTAGE];
-  for (let i = 0; i < chunks; i++) inputs.push('-t', String(Math.min(TREE_CHUNK_S, emptyS - i * TREE_CHUNK_S)), '-i', TREE_FOOTAGE);
   const norm = (i: number) => `[${i}:v]fps=10,scale=640:480,setsar=1,format=yuv420p[v${i}]`;
-  const n = chunks + 1;
-  const graph = `${Array.from({ length: n }, (_, i) => norm(i)).join(';')};${Array.from({ length: n }, (_, i) => `[v${i}]`).join('')}concat=n=${n}:v=1:a=0[out]`;
+  const filters: string[] = [norm(0)];
+  if (empty === 'tree') {
+    const chunks = Math.ceil(emptyS / TREE_CHUNK_S);
+    for (let i = 0; i < chunks; i++) {
+      inputs.push('-t', String(Math.min(TREE_CHUNK_S, emptyS - i * TREE_CHUNK_S)), '-i', TREE_FOOTAGE);
+      filters.push(norm(i + 1));
+    }
+  } else {
+    const plate = join(dir, 'street-plate.png');
+    execFileSync(ff, ['-v', 'error', '-y', '-i', FOOTAGE, '-vf', 'fps=1,scale=640:480,tmedian=radius=39', '-frames:v', '1', plate]);
+    inputs.push('-loop', '1', '-framerate', '10', '-t', String(emptyS), '-i', plate);
+    filters.push('[1:v]fps=10,scale=640:480,setsar=1,noise=alls=6:allf=t,format=yuv420p[v1]');
+  }
+  const n = filters.length;
+  const graph = `${filters.join(';')};${Array.from({ length: n }, (_, i) => `[v${i}]`).join('')}concat=n=${n}:v=1:a=0[out]`;
   const base = join(dir, 'clip-0.mp4');
   execFileSync(ff, ['-v', 'error', '-y', ...inputs, '-filter_complex', graph, '-map', '[out]', ...enc, base]);
   const seconds = peopleS + emptyS;
@@ -362,8 +387,9 @@ export async function benchCapacity(opts: BenchCapacityOptions = {}): Promise<Ca
     // One media folder both hubs may read (`<data_dir>/media` of each: the clips are built in the first).
     const media = join(dir, 'media');
     mkdirSync(media, { recursive: true });
-    const clips = buildClips(media, maxCams, opts.peopleS ?? 20, opts.emptyS ?? 40);
-    summary.clip = `${opts.peopleS ?? 20} s vtest.avi + ${opts.emptyS ?? 40} s tree.avi, 640x480 H.264 10 fps, ${clips.files.length} shifted copies`;
+    const empty = opts.empty ?? 'street';
+    const clips = buildClips(media, maxCams, opts.peopleS ?? 20, opts.emptyS ?? 40, empty);
+    summary.clip = `${opts.peopleS ?? 20} s vtest.avi + ${opts.emptyS ?? 40} s ${empty === 'tree' ? 'tree.avi (foliage in the wind)' : 'the empty street (vtest.avi without its people, still, with sensor noise)'}, 640x480 H.264 10 fps, ${clips.files.length} shifted copies`;
     summary.clip_build_s = round(clips.buildS);
     summary.detect = '640x480 @ 5 fps per camera';
     summary.sustained_rule = `frame→event p95 ≤ ${o.p95LimitMs} ms and worst camera drops ≤ ${o.dropLimitPct} % of frames received`;
@@ -452,6 +478,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const steps = process.argv[2] ? process.argv[2].split(',').map(Number) : undefined;
   const measureS = process.argv[3] ? Number(process.argv[3]) : undefined;
   const mode = process.argv[4] === 'full_frame' ? 'full_frame' : undefined;
-  printCapacity(await benchCapacity({ steps, measureS, mode, reference: process.argv.includes('--no-reference') ? false : undefined }));
+  const empty = process.argv.includes('--tree') ? 'tree' : undefined;
+  printCapacity(await benchCapacity({ steps, measureS, mode, empty, reference: process.argv.includes('--no-reference') ? false : undefined }));
   process.exit(0);
 }

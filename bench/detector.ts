@@ -31,7 +31,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { MotionDetector } from '../components/camera/motion.ts';
 import { EventLifecycle } from '../components/detector/event-lifecycle.ts';
-import { detectFrame, cropRgb, type FrameDetections } from '../components/detector/frame-detector.ts';
+import { detectFrame, cropRgb, scanDue, type FrameDetections } from '../components/detector/frame-detector.ts';
 import { loadObjectRuntime, type ObjectRuntime } from '../components/detector/object-runtime.ts';
 import type { Region } from '../components/detector/regions.ts';
 import { cameraConfig, type CameraConfig } from '../components/protocol/camera-config.ts';
@@ -69,6 +69,8 @@ export interface BenchDetectorOptions {
 interface Frame {
   rgb: Buffer;
   jpeg: Buffer;
+  width: number;
+  height: number;
 }
 
 /** Consecutive frames of `video` from `startS`, `fps` per second of video, as RGB24 and camera JPEGs. */
@@ -84,7 +86,7 @@ async function consecutiveFrames(video: string, startS: number, count: number, f
   for (let i = 0; i < n; i++) {
     const rgb = Buffer.from(raw.subarray(i * size, (i + 1) * size));
     const jpeg = await sharp(rgb, { raw: { width, height, channels: 3 } }).jpeg({ quality: CAMERA_JPEG_QUALITY }).toBuffer();
-    frames.push({ rgb, jpeg });
+    frames.push({ rgb, jpeg, width, height });
   }
   return frames;
 }
@@ -117,6 +119,9 @@ interface PathRun {
   regions: Region[][];
   /** Region sides inferred, px. */
   regionSides: number[];
+  /** `regions` mode: frames inferred whole as scans, and because their regions would have cost more than one full-frame pass. */
+  scans: number;
+  wholeByCost: number;
 }
 
 /**
@@ -125,14 +130,20 @@ interface PathRun {
  */
 async function runPath(rt: ObjectRuntime, frames: Frame[], motion: Box[][], mode: 'regions' | 'full_frame', cam: CameraConfig, fps: number): Promise<PathRun> {
   const lifecycle = new EventLifecycle(cam);
-  const run: PathRun = { frames: frames.length, cpuMs: 0, wallMs: 0, inferences: 0, framesWithoutInference: 0, decodeMs: [], lifecycleMs: [], detections: 0, objects: new Map(), personFrames: 0, regions: [], regionSides: [] };
+  const run: PathRun = { frames: frames.length, cpuMs: 0, wallMs: 0, inferences: 0, framesWithoutInference: 0, decodeMs: [], lifecycleMs: [], detections: 0, objects: new Map(), personFrames: 0, regions: [], regionSides: [], scans: 0, wholeByCost: 0 };
   const t0 = 1_700_000_000; // frame times, Unix s
+  let lastScanTs: number | undefined;
   const { cpuMs, wallMs } = await measured(async () => {
     for (let i = 0; i < frames.length; i++) {
       const f = frames[i]!;
-      const r: FrameDetections = await detectFrame(rt, { jpeg: f.jpeg, mode, tracked: lifecycle.trackedBoxes, motion: motion[i]!, labels: cam.objects.track });
+      const ts = (t0 + i / fps) * 1000;
+      const scan = scanDue(lastScanTs, ts, cam.detect.interval_without_motion);
+      if (scan) lastScanTs = ts;
+      const r: FrameDetections = await detectFrame(rt, { jpeg: f.jpeg, mode, tracked: lifecycle.trackedBoxes, motion: motion[i]!, labels: cam.objects.track, scan, size: { width: f.width, height: f.height } });
+      if (r.whole === 'scan') run.scans++;
+      if (r.whole === 'cost') run.wholeByCost++;
       const l0 = performance.now();
-      const out = lifecycle.processFrame(r.detections, t0 + i / fps, { width: r.width, height: r.height });
+      const out = lifecycle.processFrame(r.detections, ts / 1000, { width: r.width, height: r.height }, r.regions);
       run.lifecycleMs.push(performance.now() - l0);
       run.inferences += r.inferences;
       if (!r.inferences) run.framesWithoutInference++;
@@ -177,7 +188,7 @@ async function rssProbe(runtime: 'onnx' | 'tfjs'): Promise<void> {
   const rt = await loadObjectRuntime({ runtime, concurrency: 1, threads: 1, logger: silentLogger });
   for (let i = 0; i < 3; i++) {
     await detectFrame(rt, { jpeg: f!.jpeg, mode: 'full_frame', tracked: [], motion: [], labels: ['person'] });
-    await detectFrame(rt, { jpeg: f!.jpeg, mode: 'regions', tracked: [[100, 100, 200, 300]], motion: [[400, 200, 480, 400]], labels: ['person'] });
+    await detectFrame(rt, { jpeg: f!.jpeg, mode: 'regions', tracked: [{ box: [100, 100, 200, 300], stationary: false }], motion: [[400, 200, 480, 400]], labels: ['person'] });
   }
   await settle();
   const after = process.memoryUsage.rss();
@@ -299,6 +310,8 @@ export async function benchDetector(opts: BenchDetectorOptions = {}): Promise<Re
     out[`${k}_objects_found`] = labelsOf(r.objects);
     out[`${k}_person_frames_pct`] = round((r.personFrames / r.frames) * 100);
   }
+  out.new_scans = fresh.scans;
+  out.new_whole_by_cost = fresh.wholeByCost;
   out.new_region_side_px_median = percentile(fresh.regionSides, 50);
   out.new_region_side_px_max = Math.max(0, ...fresh.regionSides);
   out.new_cpu_ms_per_inference = round(fresh.cpuMs / Math.max(1, fresh.inferences));

@@ -293,6 +293,21 @@ describe('tracker and zones in isolation', () => {
     expect(tr.active).toEqual([]);
   });
 
+  it('holds a track the model did not look at (outside every region) instead of missing it', () => {
+    const tr = new ObjectTracker(cam(), { random: seeded() });
+    const id = tr.update([person([0, 0, 60, 150])], T0, SIZE).created[0]!.id;
+    // 10 s of frames whose regions lie elsewhere: held, not missed, never removed.
+    for (let i = 1; i <= 40; i++) {
+      const u = tr.update([], T0 + i * DT, SIZE, [[320, 160, 640, 480]]);
+      expect(u.missed).toHaveLength(0);
+      expect(u.removed).toHaveLength(0);
+    }
+    expect(tr.active.map((t) => [t.id, t.seen, t.last_seen])).toEqual([[id, false, T0 + 10]]);
+    // A region over it that finds nothing: missed, then removed after max_disappeared (2 s).
+    expect(tr.update([], T0 + 10.25, SIZE, [[0, 0, 320, 320]]).missed.map((t) => t.id)).toEqual([id]);
+    expect(tr.update([], T0 + 12.5, SIZE, [[0, 0, 320, 320]]).removed.map((t) => t.id)).toEqual([id]);
+  });
+
   it('matches small fast boxes by the distance fallback', () => {
     const tr = new ObjectTracker(cam(), { random: seeded() });
     const id = tr.update([person([100, 100, 110, 120])], T0, SIZE).created[0]!.id;

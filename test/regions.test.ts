@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import sharp from 'sharp';
 import { MotionDetector } from '../components/camera/motion.ts';
-import { detectFrame, cropRgb } from '../components/detector/frame-detector.ts';
+import { detectFrame, cropRgb, type TrackedBox } from '../components/detector/frame-detector.ts';
 import { loadObjectRuntime, type ObjectRuntime } from '../components/detector/object-runtime.ts';
 import { calculateRegion, clippedBy, clusterBoxes, frameRegions, iou, reduceDetections } from '../components/detector/regions.ts';
 import type { Box } from '../components/protocol/tracked-object.ts';
@@ -89,7 +89,7 @@ describe('regions on real footage', () => {
   it('finds ≥ 90 % of the people the full frame finds, and small distant ones it misses', async () => {
     expect(frames.length).toBe(60);
     const motion = new MotionDetector({ threshold: 30, min_area: 0.001 });
-    let tracked: Box[] = [];
+    let tracked: TrackedBox[] = [];
     const person = (ds: RawDetection[]) => ds.filter((x) => x.label === 'person' && x.score >= 0.5);
     let fullBoxes = 0;
     let matched = 0;
@@ -100,8 +100,8 @@ describe('regions on real footage', () => {
       const rgb = frames[i]!;
       const m = motion.update(rgb, FW, FH);
       const jpeg = await sharp(rgb, { raw: { width: FW, height: FH, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
-      const regions = await detectFrame(runtime, { jpeg, mode: 'regions', tracked, motion: m.boxes, labels: ['person', 'car'] });
-      tracked = regions.detections.filter((x) => x.score >= 0.3).map((x) => x.box);
+      const regions = await detectFrame(runtime, { jpeg, mode: 'regions', tracked, motion: m.boxes, labels: ['person', 'car'], maxCost: Infinity });
+      tracked = regions.detections.filter((x) => x.score >= 0.3).map((x) => ({ box: x.box, stationary: false }));
       regionInferences += regions.inferences;
       if (i < 10) continue; // let the motion background and the tracked set settle
       compared++;
@@ -122,10 +122,45 @@ describe('regions on real footage', () => {
     expect(extraSmall).toBeGreaterThan(0);
   }, 600_000);
 
+  it('never spends more than one full-frame pass on regions: a busier frame is inferred whole', async () => {
+    const jpeg = await sharp(frames[30]!, { raw: { width: FW, height: FH, channels: 3 } }).jpeg().toBuffer();
+    // Motion in the four corners: four regions of 320 px cost 4 × 320² > 512².
+    const corners: Box[] = [[0, 0, 40, 80], [FW - 40, 0, FW, 80], [0, FH - 80, 40, FH], [FW - 40, FH - 80, FW, FH]];
+    const capped = await detectFrame(runtime, { jpeg, mode: 'regions', tracked: [], motion: corners, labels: ['person'] });
+    expect(capped).toMatchObject({ whole: 'cost', inferences: 1, regions: [[0, 0, FW, FH]] });
+    const full = await detectFrame(runtime, { jpeg, mode: 'full_frame', tracked: [], motion: [], labels: [] });
+    expect(capped.detections).toEqual(full.detections);
+    const uncapped = await detectFrame(runtime, { jpeg, mode: 'regions', tracked: [], motion: corners, labels: ['person'], maxCost: Infinity });
+    expect(uncapped.whole).toBeUndefined();
+    expect(uncapped.inferences).toBeGreaterThanOrEqual(4);
+    // Two regions fit the budget (2 × 320² ≤ 512²).
+    const two = await detectFrame(runtime, { jpeg, mode: 'regions', tracked: [], motion: corners.slice(0, 2), labels: ['person'] });
+    expect(two.whole).toBeUndefined();
+    expect(two.inferences).toBeGreaterThanOrEqual(2);
+  });
+
+  it('scans the whole frame when asked, and gives stationary objects no region unless motion touches them', async () => {
+    const jpeg = await sharp(frames[0]!, { raw: { width: FW, height: FH, channels: 3 } }).jpeg().toBuffer();
+    const scan = await detectFrame(runtime, { jpeg, mode: 'regions', tracked: [], motion: [], labels: ['person'], scan: true });
+    expect(scan).toMatchObject({ whole: 'scan', inferences: 1, regions: [[0, 0, FW, FH]] });
+    expect(scan.detections.some((d) => d.label === 'person')).toBe(true);
+    const parked: Box = [100, 100, 200, 160];
+    const still = await detectFrame(runtime, { jpeg, mode: 'regions', tracked: [{ box: parked, stationary: true }], motion: [], labels: ['car'] });
+    expect(still.inferences).toBe(0);
+    const touched = await detectFrame(runtime, { jpeg, mode: 'regions', tracked: [{ box: parked, stationary: true }], motion: [[190, 150, 230, 200]], labels: ['car'] });
+    expect(touched.inferences).toBe(1);
+    expect(touched.regions[0]![0]).toBeLessThanOrEqual(parked[0]);
+    const moving = await detectFrame(runtime, { jpeg, mode: 'regions', tracked: [{ box: parked, stationary: false }], motion: [], labels: ['car'] });
+    expect(moving.inferences).toBe(1);
+  });
+
   it('costs no inference on a frame with no motion and nothing tracked', async () => {
     const jpeg = await sharp(frames[0]!, { raw: { width: FW, height: FH, channels: 3 } }).jpeg().toBuffer();
     const r = await detectFrame(runtime, { jpeg, mode: 'regions', tracked: [], motion: [], labels: ['person'] });
     expect(r.inferences).toBe(0);
     expect(r.detections).toEqual([]);
+    // Knowing the size from the frame header, it does not even decode the JPEG.
+    const lazy = await detectFrame(runtime, { jpeg: Buffer.from('not a jpeg'), mode: 'regions', tracked: [{ box: [10, 10, 50, 90], stationary: true }], motion: [], labels: ['person'], size: { width: FW, height: FH } });
+    expect(lazy).toMatchObject({ inferences: 0, decodeMs: 0, width: FW, height: FH });
   });
 });

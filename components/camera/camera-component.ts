@@ -71,10 +71,11 @@ export class CameraComponent implements Component {
       if (!r.ok) { this.ctx.logger.warn({ camera: parsed.camera, err: r.error }, 'invalid live demand; ignored'); return; }
       publisher.demand(r.demand);
     });
-    // The detector's live object count keeps frames flowing to it while objects are tracked.
-    await bus.subscribe(topics.sub.cameraLeaf('all'), (topic, payload) => {
+    // The detector's count of moving objects keeps frames flowing to it while something moves
+    // (stationary objects wait for motion or the periodic frame, as in Frigate).
+    await bus.subscribe(topics.sub.cameraActiveCounts('all'), (topic, payload) => {
       const parsed = topics.parse(topic);
-      if (parsed?.kind !== 'camera.count') return;
+      if (parsed?.kind !== 'camera.activeCount' || parsed.label !== 'all') return;
       const runner = this.runners.get(parsed.camera);
       if (runner) runner.activeObjects = Number(payload.toString()) || 0;
     });

@@ -81,7 +81,7 @@ export class CameraRunner {
   private lastMotionAt = 0;
   private lastDetectFrameAt = 0;
   private lastSnapshotAt = 0;
-  /** Live object count reported by the detector (`vigil/camera/<cam>/all`): frames keep flowing while > 0. */
+  /** Moving object count reported by the detector (`vigil/camera/<cam>/all/active`): frames keep flowing while > 0. */
   activeObjects = 0;
   private stateTimer?: NodeJS.Timeout;
   private encoding = false;

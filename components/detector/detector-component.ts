@@ -20,8 +20,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { cameraConfig, type CameraConfig } from '../protocol/camera-config.ts';
 import type { Component, ComponentContext } from '../protocol/component.ts';
 import { decodeFrame, type FrameHeader } from '../protocol/frame-codec.ts';
+import type { Box } from '../protocol/tracked-object.ts';
 import { EventLifecycle, type FrameResult } from './event-lifecycle.ts';
-import { detectFrame } from './frame-detector.ts';
+import { detectFrame, scanDue } from './frame-detector.ts';
 import type { DetectorBackend } from './model.ts';
 import { loadObjectRuntime, type ObjectRuntime, type RuntimeChoice } from './object-runtime.ts';
 import { renderSnapshot } from './snapshot.ts';
@@ -56,6 +57,8 @@ interface InFlight {
   header: FrameHeader;
   jpeg: Buffer;
   result?: RawDetection[];
+  /** Where the model looked, px (the regions; the whole frame for a full-frame pass). */
+  looked?: Box[];
   failed?: boolean;
 }
 
@@ -70,6 +73,9 @@ export interface CameraDetectionStats {
   frames_skipped: number;
   /** Model runs (regions) over all frames. */
   inferences: number;
+  /** `regions` mode: frames inferred whole as a scan (the first, then one per `detect.interval_without_motion` s), and because their regions would have cost more than one full-frame pass. */
+  frames_scanned: number;
+  frames_whole_by_cost: number;
   /** Frames waiting now (0 or 1) and in flight now. */
   queued: number;
   in_flight: number;
@@ -81,6 +87,8 @@ interface CameraSlot {
   pending?: { header: FrameHeader; jpeg: Buffer };
   inFlight: InFlight[];
   lastResultAt: number;
+  /** Capture time of the last frame inferred whole, ms (`regions` mode scans one per `detect.interval_without_motion` s). */
+  lastScanTs?: number;
   /** Last published retained counts, topic → value. */
   published: Map<string, number>;
   stats: CameraDetectionStats;
@@ -97,7 +105,7 @@ export interface DetectorStats {
   events_published: number;
 }
 
-const newCameraStats = (): CameraDetectionStats => ({ frames_received: 0, frames_dropped: 0, frames_detected: 0, frames_skipped: 0, inferences: 0, queued: 0, in_flight: 0 });
+const newCameraStats = (): CameraDetectionStats => ({ frames_received: 0, frames_dropped: 0, frames_detected: 0, frames_skipped: 0, inferences: 0, frames_scanned: 0, frames_whole_by_cost: 0, queued: 0, in_flight: 0 });
 
 export class DetectorComponent implements Component {
   readonly id = 'detector';
@@ -253,15 +261,22 @@ export class DetectorComponent implements Component {
       slot.inFlight.push(job);
       this.inFlight++;
       const cfg = slot.config;
+      const scan = scanDue(slot.lastScanTs, job.header.ts, cfg.detect.interval_without_motion);
+      if (scan) slot.lastScanTs = job.header.ts;
       detectFrame(rt, {
         jpeg: job.jpeg,
         mode: cfg.detect.mode,
         tracked: slot.lifecycle.trackedBoxes,
         motion: job.header.motion_boxes ?? [],
         labels: cfg.objects.track,
+        scan,
+        size: { width: job.header.width, height: job.header.height },
       }).then(
         (r) => {
           job.result = r.detections;
+          job.looked = r.regions;
+          if (r.whole === 'scan') slot.stats.frames_scanned++;
+          if (r.whole === 'cost') slot.stats.frames_whole_by_cost++;
           if (r.inferences) slot.stats.frames_detected++;
           else slot.stats.frames_skipped++;
           slot.stats.inferences += r.inferences;
@@ -291,7 +306,7 @@ export class DetectorComponent implements Component {
       const job = slot.inFlight.shift()!;
       if (!job.result) continue;
       const size = { width: job.header.width, height: job.header.height };
-      const out = slot.lifecycle.processFrame(job.result, job.header.ts / 1000, size);
+      const out = slot.lifecycle.processFrame(job.result, job.header.ts / 1000, size, job.looked);
       slot.lastResultAt = Date.now();
       this.publish(slot, out, job);
       this.enrich(name, slot, job);

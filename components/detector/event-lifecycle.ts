@@ -117,9 +117,9 @@ export class EventLifecycle {
     });
   }
 
-  /** Boxes of every alive track (false-positive candidates and missed ones too), px: where the next frame's regions go. */
-  get trackedBoxes(): Box[] {
-    return this.tracker.active.map((t) => t.box);
+  /** Every alive track (false-positive candidates and missed ones too): box in px and whether it is stationary — where the next frame's regions go. */
+  get trackedBoxes(): Array<{ box: Box; stationary: boolean }> {
+    return this.tracker.active.map((t) => ({ box: t.box, stationary: t.stationary }));
   }
 
   /**
@@ -145,10 +145,12 @@ export class EventLifecycle {
    * @param detections raw model output, boxes px of `frameSize`
    * @param frameTime capture time, Unix seconds
    * @param frameSize detect frame size, px
+   * @param looked the parts of the frame the model looked at (regions, px); omitted = the whole
+   *   frame. An object whose box centre lies outside all of them is neither seen nor missed.
    */
-  processFrame(detections: RawDetection[], frameTime: number, frameSize: { width: number; height: number }): FrameResult {
+  processFrame(detections: RawDetection[], frameTime: number, frameSize: { width: number; height: number }, looked?: Box[]): FrameResult {
     const kept = detections.filter((d) => passesFilter(d, this.cam, frameSize.width, frameSize.height));
-    const up = this.tracker.update(kept, frameTime, frameSize);
+    const up = this.tracker.update(kept, frameTime, frameSize, looked);
     const messages: EventMessage[] = [];
     const best: BestUpdate[] = [];
 

@@ -94,6 +94,11 @@ const entries = new Map<'worker' | 'caller', Entry>();
 export interface OnnxObjectModel extends ObjectModel {
   /** Like `dispose()`, awaiting the session's close; call it only when no `detect` is pending. */
   release(): Promise<void>;
+  /**
+   * Like `detect`, with the model's own time (resize + inference + decode in the session's
+   * thread, ms), which leaves out the wait behind other handles' runs.
+   */
+  detectTimed(rgb: Buffer, width: number, height: number): Promise<{ detections: RawDetection[]; ms: number }>;
 }
 
 export async function loadOnnxObjectModel(opts: LoadOnnxObjectModelOptions = {}): Promise<OnnxObjectModel> {
@@ -152,24 +157,28 @@ export async function loadOnnxObjectModel(opts: LoadOnnxObjectModelOptions = {})
   return {
     backend: ONNX_BACKEND,
     inputSize,
-    detect(rgb: Buffer, width: number, height: number): Promise<RawDetection[]> {
-      if (disposed) return Promise.reject(new Error('object model handle is disposed'));
-      try {
-        checkFrame(rgb, width, height);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      if (engine.dead) {
-        if (entries.get(runIn) === e) entries.delete(runIn); // the next load starts a new one
-        return Promise.reject(new Error(engine.dead));
-      }
-      return engine.detect(rgb, width, height, inputSize, decode).then((r) => r.detections);
-    },
+    detect: (rgb: Buffer, width: number, height: number) => timed(rgb, width, height).then((r) => r.detections),
+    detectTimed: (rgb: Buffer, width: number, height: number) => timed(rgb, width, height),
     dispose(): void {
       void release();
     },
     release: () => release(),
   };
+
+  function timed(rgb: Buffer, width: number, height: number): Promise<{ detections: RawDetection[]; ms: number }> {
+    if (disposed) return Promise.reject(new Error('object model handle is disposed'));
+    try {
+      checkFrame(rgb, width, height);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (engine.dead) {
+      if (entries.get(runIn) === e) entries.delete(runIn); // the next load starts a new one
+      return Promise.reject(new Error(engine.dead));
+    }
+    return engine.detect(rgb, width, height, inputSize, decode)
+      .then((r) => ({ detections: r.detections, ms: r.timings.resizeMs + r.timings.inferenceMs + r.timings.decodeMs }));
+  }
 
   async function release(): Promise<void> {
     if (disposed) return;

@@ -70,7 +70,7 @@ export interface TrackerUpdate {
   created: Track[];
   /** Existing tracks matched on this frame (also in `tracks`). */
   updated: Track[];
-  /** Alive tracks not matched on this frame (also in `tracks`). */
+  /** Alive tracks not matched on this frame where the model looked (also in `tracks`); held tracks (outside every region) are in `tracks` only. */
   missed: Track[];
   /** Tracks removed on this frame (unseen > `detect.max_disappeared` s), `end_time` = frame time. */
   removed: Track[];
@@ -135,8 +135,12 @@ export class ObjectTracker {
    * @param detections filtered detections, boxes in px of `frameSize`
    * @param frameTime capture time, Unix seconds; should not go backwards
    * @param frameSize detect frame size, px (used to clip predicted boxes)
+   * @param looked where the model looked (regions, px); omitted = the whole frame. An
+   *   unmatched track whose box centre lies outside every one of them is held: not missed,
+   *   its `last_seen` moves to this frame (Frigate's `update_frame_times` for stationary
+   *   objects outside the regions).
    */
-  update(detections: RawDetection[], frameTime: number, frameSize: { width: number; height: number }): TrackerUpdate {
+  update(detections: RawDetection[], frameTime: number, frameSize: { width: number; height: number }, looked?: Box[]): TrackerUpdate {
     const created: Track[] = [];
     const updated: Track[] = [];
     const missed: Track[] = [];
@@ -186,6 +190,12 @@ export class ObjectTracker {
 
     for (const t of [...this.tracks.values()]) {
       if (matchedTracks.has(t.id)) continue;
+      if (looked && !looked.some((r) => containsCentre(r, t.box))) {
+        t.frame_time = frameTime;
+        t.last_seen = frameTime;
+        t.seen = false;
+        continue;
+      }
       if (frameTime - t.last_seen > this.cam.detect.max_disappeared) {
         t.frame_time = frameTime;
         t.seen = false;
@@ -205,13 +215,18 @@ export class ObjectTracker {
 
   /**
    * End tracks unseen for more than `detect.max_disappeared` seconds at `now` (Unix
-   * seconds) — for when no frames arrive (camera offline). Returns the removed tracks
-   * with `end_time = now`.
+   * seconds) — for when no frames arrive (nothing moves, or the camera stalled). Stationary
+   * tracks are held instead (`last_seen` = now): the camera sends no frames while only they
+   * are there, and motion or the next periodic frame confirms them (a camera that goes
+   * offline ends them all through {@link endAll}). Returns the removed tracks with
+   * `end_time = now`.
    */
   expire(now: number): Track[] {
     const out: Track[] = [];
-    for (const t of [...this.tracks.values()])
+    for (const t of [...this.tracks.values()]) {
+      if (t.stationary) { t.last_seen = Math.max(t.last_seen, now); continue; }
       if (now - t.last_seen > this.cam.detect.max_disappeared) out.push(this.remove(t, now));
+    }
     return out;
   }
 
@@ -344,4 +359,10 @@ function percentile(values: readonly number[], p: number): number {
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);
   return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
+}
+
+/** True when the centre of `box` lies inside `region`. */
+function containsCentre(region: Box, box: Box): boolean {
+  const [cx, cy] = centre(box);
+  return cx >= region[0] && cx <= region[2] && cy >= region[1] && cy <= region[3];
 }

@@ -207,17 +207,17 @@ export const cameraConfig = z
         /** Decoded frames per second. */
         fps: z.number().min(0.5).max(30).default(5),
         /**
-         * `regions` (Frigate's way): detect only inside square regions around motion and
-         * tracked objects, each scaled to the model's region size — small distant objects
-         * keep their pixels, and a frame with no motion and no tracked object costs no
-         * inference — but an object that never moved (a parked car) is never looked at.
-         * `full_frame` (the default for now): the whole frame shrunk into the model's input.
-         * Measured on 2 cores (`npm run bench -- capacity`): full frame on ONNX sustains 4
-         * cameras, regions 2 — busy scenes (crowds, foliage) make more regions than one
-         * full-frame pass costs; regions become the default once their cost is capped.
+         * `regions` (the default, Frigate's way): detect only inside square regions around
+         * motion and moving tracked objects, each scaled to the model's region size — small
+         * distant objects keep their pixels, and a frame with no motion and no moving object
+         * costs no inference. Regions never cost more than one full-frame pass (a busier frame
+         * is inferred whole); the first frame and then one every `interval_without_motion` s
+         * are inferred whole (scans: they find what never moved, e.g. a parked car);
+         * stationary objects get no region until motion touches them.
+         * `full_frame`: every frame shrunk whole into the model's full-frame input.
          */
-        mode: z.enum(['regions', 'full_frame']).default('full_frame'),
-        /** Seconds between detections when there is no motion (the periodic check). */
+        mode: z.enum(['regions', 'full_frame']).default('regions'),
+        /** Seconds between detections when there is no motion (the periodic check; a whole-frame scan in `regions` mode). */
         interval_without_motion: z.number().min(1).default(10),
         /** Seconds an object may go unseen before its event ends. */
         max_disappeared: z.number().min(0.5).default(3),

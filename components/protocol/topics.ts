@@ -183,6 +183,8 @@ export class Topics {
     head: (head: string): string => `${this.prefix}/head/${seg(head, 'head id')}/#`,
     /** `vigil/camera/+/<leaf>` for one leaf of every camera (`state`, `motion`, `all` …). */
     cameraLeaf: (leaf: string): string => `${this.prefix}/camera/+/${seg(leaf, 'leaf')}`,
+    /** `vigil/camera/+/<label>/active` — every camera's count of moving (not stationary) objects of `label` (`all` for any). */
+    cameraActiveCounts: (label: string): string => `${this.prefix}/camera/+/${seg(label, 'label')}/active`,
     componentStates: (): string => `${this.prefix}/component/+/state`,
     componentAvailability: (): string => `${this.prefix}/component/+/availability`,
     eventImages: (): string => `${this.prefix}/events/+/+`,
