@@ -34,7 +34,7 @@
  * loaded — `/api/system` `components.detector.state.runtime` is `not loaded`) and with 8 cameras.
  *
  * Run: `npm run bench -- capacity` (≈ 10 min), or
- * `npx tsx bench/capacity.ts [steps,…] [measureS] [regions|full_frame] [--no-reference] [--tree]`
+ * `npx tsx bench/capacity.ts [steps,…] [measureS] [regions|full_frame] [--no-reference] [--tree] [--threads=N]`
  * (e.g. `4,6,8 45 full_frame --no-reference`: the ONNX runtime on whole frames, to see what regions cost).
  */
 import { execFileSync } from 'node:child_process';
@@ -81,6 +81,8 @@ export interface BenchCapacityOptions {
   emptyS?: number;
   /** What the cameras see without people; default `street` (see {@link EmptyScene}). */
   empty?: EmptyScene;
+  /** `detector.threads` of the new path's hub (ONNX intra-op threads); default the hub's default (1). */
+  threads?: number;
 }
 
 /** The detector's per-camera counters (`detector-component.ts` `CameraDetectionStats`). */
@@ -90,6 +92,8 @@ interface CamDetection {
   frames_detected: number;
   frames_skipped: number;
   inferences: number;
+  frames_scanned?: number;
+  frames_whole_by_cost?: number;
   queued: number;
   in_flight: number;
 }
@@ -123,6 +127,8 @@ export interface StepFigures {
   detector_fps: number;
   skipped_pct: number;
   inferences_per_inferred_frame: number;
+  /** Inferred frames inferred whole, %: as scans, and because their regions would have cost more. */
+  whole_pct: string;
   inference_ms: number;
   /** Mean frames waiting + in flight per camera over the window's state samples (the queue holds ≤ 1 waiting). */
   queue_mean: number;
@@ -296,6 +302,7 @@ async function measureStep(hub: HubProcess, bus: BusWatch, names: string[], o: R
     return {
       received: b.frames_received - a.frames_received, dropped: b.frames_dropped - a.frames_dropped,
       detected: b.frames_detected - a.frames_detected, skipped: b.frames_skipped - a.frames_skipped, inferences: b.inferences - a.inferences,
+      scanned: (b.frames_scanned ?? 0) - (a.frames_scanned ?? 0), wholeByCost: (b.frames_whole_by_cost ?? 0) - (a.frames_whole_by_cost ?? 0),
     };
   };
   const d = names.map(delta);
@@ -329,6 +336,7 @@ async function measureStep(hub: HubProcess, bus: BusWatch, names: string[], o: R
     detector_fps: round((sum('detected') + sum('skipped')) / wall, 2),
     skipped_pct: round((sum('skipped') / Math.max(1, sum('detected') + sum('skipped'))) * 100),
     inferences_per_inferred_frame: round(sum('inferences') / Math.max(1, sum('detected')), 2),
+    whole_pct: `${round((sum('scanned') / Math.max(1, sum('detected'))) * 100)} scan / ${round((sum('wholeByCost') / Math.max(1, sum('detected'))) * 100)} cost`,
     inference_ms: end.value.inference_ms ?? NaN,
     queue_mean: round(queue.reduce((a, b) => a + b, 0) / Math.max(1, queue.length), 2),
     cam_decoded_fps: round(camRates.reduce((s, r) => s + r.decodedFps, 0) / Math.max(1, camRates.length), 2),
@@ -414,7 +422,7 @@ export async function benchCapacity(opts: BenchCapacityOptions = {}): Promise<Ca
     // --- the new path: the hub's defaults (runtime auto → ONNX, regions).
     const hubDir = join(dir, 'new');
     mkdirSync(hubDir);
-    const hub = await startHub({ dir: hubDir, mqttDevice: true, config: { camera: { file_roots: [media] } } });
+    const hub = await startHub({ dir: hubDir, mqttDevice: true, config: { camera: { file_roots: [media] }, ...(opts.threads ? { detector: { threads: opts.threads } } : {}) } });
     let bus: BusWatch | undefined;
     try {
       summary.hub_start_s = round(hub.startS);
@@ -479,6 +487,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const measureS = process.argv[3] ? Number(process.argv[3]) : undefined;
   const mode = process.argv[4] === 'full_frame' ? 'full_frame' : undefined;
   const empty = process.argv.includes('--tree') ? 'tree' : undefined;
-  printCapacity(await benchCapacity({ steps, measureS, mode, empty, reference: process.argv.includes('--no-reference') ? false : undefined }));
+  const threads = Number(process.argv.find((a) => a.startsWith('--threads='))?.slice(10)) || undefined;
+  printCapacity(await benchCapacity({ steps, measureS, mode, empty, threads, reference: process.argv.includes('--no-reference') ? false : undefined }));
   process.exit(0);
 }

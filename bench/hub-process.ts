@@ -180,7 +180,9 @@ export async function startHub(opts: StartHubOptions): Promise<HubProcess> {
   }
 
   const t0 = performance.now();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'hub/main.ts', '--config', configFile], {
+  // BENCH_HUB_NODE_ARGS: extra node flags for the hub, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it under the bench.
+  const nodeArgs = process.env.BENCH_HUB_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'hub/main.ts', '--config', configFile], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, VIGIL_LOG_FORMAT: 'json' },

@@ -21,7 +21,7 @@ import type { Component, ComponentContext } from './protocol/component.ts';
 import { COMPONENT_USAGE, componentSettings, type ComponentSettings } from './protocol/config/component.ts';
 import { ConfigError } from './protocol/config/load.ts';
 import { CameraComponent } from './camera/index.ts';
-import { DetectorComponent } from './detector/index.ts';
+import { DetectorComponent, detectorOptions } from './detector/index.ts';
 import { createLogger, redactUrl } from './protocol/log.ts';
 
 async function main(): Promise<void> {
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const ctx: ComponentContext = { bus, topics, logger, secrets };
   const component: Component = s.role === 'camera'
     ? new CameraComponent(ctx, { cameras: s.cameras, componentId: id, recordingsRoot: s.recordingsRoot })
-    : new DetectorComponent(ctx, { workers: s.detector.workers || undefined, runtime: s.detector.runtime, regionSize: s.detector.region_size, backend: s.detector.backend, minScore: s.detector.min_score });
+    : new DetectorComponent(ctx, detectorOptions(s.detector));
   await component.start();
   logger.info({ url: redactUrl(s.mqtt.url) }, `${s.role} component running`);
   const stop = async () => {

@@ -18,7 +18,7 @@ import { cameraConfig, liveStreamUrls } from '../components/protocol/camera-conf
 import type { VigilConfig } from '../components/protocol/config/schema.ts';
 import { redactUrl } from '../components/protocol/log.ts';
 import { CameraComponent } from '../components/camera/index.ts';
-import { DetectorComponent } from '../components/detector/index.ts';
+import { DetectorComponent, detectorOptions } from '../components/detector/index.ts';
 import { EmbeddedBroker } from './broker/broker.ts';
 import { BrokerPolicy, INTERNAL_USER } from './broker/policy.ts';
 import { openStore } from './store/datasource.ts';
@@ -212,9 +212,7 @@ export class Hub {
       ...(config.camera.enabled ? [this.componentService('camera', (ctx) => new CameraComponent(ctx, {
         recordingsRoot: this.recordingsRoot, liveSink: (c, s) => this.live.source(c, s).sink(), liveRelease: (c, s) => { this.live.release(c, s); },
       }))] : []),
-      ...(config.detector.enabled ? [this.componentService('detector', (ctx) => new DetectorComponent(ctx, {
-        workers: config.detector.workers, runtime: config.detector.runtime, regionSize: config.detector.region_size, backend: config.detector.backend, minScore: config.detector.min_score,
-      }))] : []),
+      ...(config.detector.enabled ? [this.componentService('detector', (ctx) => new DetectorComponent(ctx, detectorOptions(config.detector)))] : []),
       // Management over MQTT (vigil/bridge/…), once every service it drives runs.
       bridgeService(() => ({
         config, bus: this.bus!, topics, logger: child('bridge'), version: VERSION, policy: this.policy, started: this.started,

@@ -14,6 +14,7 @@ import { COCO_LABELS, decodeCenternet } from '../components/detector/onnx/center
 import { centernetSourceSha256, ensureCenternetOnnx, readCenternetOnnxMeta } from '../components/detector/onnx/centernet-onnx-cache.ts';
 import { CONVERTER_VERSION, centernetModelJsonPath, convertCenternet } from '../components/detector/onnx/convert-centernet.ts';
 import { resizeRgbToPlanar } from '../components/detector/onnx/resize-bilinear.ts';
+import { modelInputDims } from '../components/detector/onnx/frame-checks.ts';
 import type { RawDetection } from '../components/detector/types.ts';
 import { ffmpegPath } from '../components/protocol/ffmpeg-path.ts';
 
@@ -149,6 +150,29 @@ describe.skipIf(!existsSync(VIDEO))('CenterNet on onnxruntime vs TF.js wasm, vte
     }
     expect(sure).toBeGreaterThanOrEqual(10);
     expect(found / sure).toBeGreaterThanOrEqual(0.7);
+  });
+
+  it('keeping the aspect ratio (768×576 → 512×384) finds the people the square 512 px input finds', async () => {
+    expect(modelInputDims(W, H, 512, true)).toEqual([512, 384]);
+    expect(modelInputDims(480, 640, 512, true)).toEqual([384, 512]);
+    expect(modelInputDims(1280, 720, 512, true)).toEqual([512, 288]);
+    expect(modelInputDims(W, H, 512)).toEqual([512, 512]);
+    const kept = await loadOnnxObjectModel({ inputSize: 512, minScore: MIN_SCORE, keepAspect: true });
+    try {
+      let sure = 0;
+      let found = 0;
+      for (let i = 0; i < frames.length; i++) {
+        const d = await kept.detect(frames[i]!, W, H);
+        d.forEach(expectInside);
+        const people512 = got512[i]!.filter((x) => x.label === 'person' && x.score >= 0.5);
+        sure += people512.length;
+        found += people512.filter((p) => d.some((x) => x.label === 'person' && x.score >= 0.4 && iou(x.box, p.box) >= 0.5)).length;
+      }
+      expect(sure).toBeGreaterThanOrEqual(10);
+      expect(found / sure).toBeGreaterThanOrEqual(0.95);
+    } finally {
+      await kept.release();
+    }
   });
 
   it('maps boxes to the frame it is given (other sizes than the footage)', async () => {

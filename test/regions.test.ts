@@ -124,7 +124,7 @@ describe('regions on real footage', () => {
 
   it('never spends more than one full-frame pass on regions: a busier frame is inferred whole', async () => {
     const jpeg = await sharp(frames[30]!, { raw: { width: FW, height: FH, channels: 3 } }).jpeg().toBuffer();
-    // Motion in the four corners: four regions of 320 px cost 4 × 320² > 512².
+    // Motion in the four corners: four regions of 320 px cost 4 × 320² > one whole pass (768×576 → 512×384).
     const corners: Box[] = [[0, 0, 40, 80], [FW - 40, 0, FW, 80], [0, FH - 80, 40, FH], [FW - 40, FH - 80, FW, FH]];
     const capped = await detectFrame(runtime, { jpeg, mode: 'regions', tracked: [], motion: corners, labels: ['person'] });
     expect(capped).toMatchObject({ whole: 'cost', inferences: 1, regions: [[0, 0, FW, FH]] });
@@ -133,10 +133,13 @@ describe('regions on real footage', () => {
     const uncapped = await detectFrame(runtime, { jpeg, mode: 'regions', tracked: [], motion: corners, labels: ['person'], maxCost: Infinity });
     expect(uncapped.whole).toBeUndefined();
     expect(uncapped.inferences).toBeGreaterThanOrEqual(4);
-    // Two regions fit the budget (2 × 320² ≤ 512²).
+    // One region fits the budget (320² ≤ 512×384), two do not (2 × 320² > 512×384).
+    const one = await detectFrame(runtime, { jpeg, mode: 'regions', tracked: [], motion: corners.slice(0, 1), labels: ['person'] });
+    expect(one).toMatchObject({ inferences: 1, regions: [[0, 0, 320, 320]] });
+    expect(one.whole).toBeUndefined();
     const two = await detectFrame(runtime, { jpeg, mode: 'regions', tracked: [], motion: corners.slice(0, 2), labels: ['person'] });
-    expect(two.whole).toBeUndefined();
-    expect(two.inferences).toBeGreaterThanOrEqual(2);
+    expect(two).toMatchObject({ whole: 'cost', inferences: 1 });
+    expect(runtime.inputPixels('full', FW, FH)).toBe(512 * 384);
   });
 
   it('scans the whole frame when asked, and gives stationary objects no region unless motion touches them', async () => {

@@ -32,6 +32,11 @@ import { PlateEnricher } from './lpr/plate-enricher.ts';
 import type { RawDetection } from './types.ts';
 import os from 'node:os';
 
+/** The detector's options from the `detector:` config section (hub and standalone process alike). */
+export function detectorOptions(c: { workers: number; runtime: RuntimeChoice; region_size: number; threads: number; backend: DetectorBackend; min_score: number }): DetectorOptions {
+  return { workers: c.workers || undefined, runtime: c.runtime, regionSize: c.region_size, threads: c.threads, backend: c.backend, minScore: c.min_score };
+}
+
 export interface DetectorOptions {
   /** Inferences at once; 0/undefined = one per core. */
   workers?: number;
@@ -41,6 +46,8 @@ export interface DetectorOptions {
   backend?: DetectorBackend;
   /** Region input size, px (ONNX); default 320. */
   regionSize?: number;
+  /** ONNX intra-op threads of the one session; default 1. */
+  threads?: number;
   /** Lowest model score kept (0–1). */
   minScore?: number;
   /** Interval of `vigil/component/detector/state`, ms (default 5000). */
@@ -160,6 +167,7 @@ export class DetectorComponent implements Component {
       runtime: this.opts.runtime,
       backend: this.opts.backend,
       concurrency: this.opts.workers || os.availableParallelism(),
+      threads: this.opts.threads,
       regionSize: this.opts.regionSize,
       minScore: this.opts.minScore,
       logger: log,

@@ -10,7 +10,7 @@
  *   Stationary objects get no region unless motion touches them (Frigate's
  *   `stationary_object_ids`); they are confirmed by the scans.
  *   The regions never cost more than {@link FrameJob.maxCost} full-frame passes (model input
- *   pixels: a region costs `regionSize²`, the full frame `fullFrameSize²`): a busier frame
+ *   pixels, {@link ObjectRuntime.inputPixels}: a region costs 320², a 640×480 frame 512×384): a busier frame
  *   (a crowd, foliage in the wind) is inferred whole instead.
  * - `full_frame`: the whole frame stretched to the full-frame size.
  *
@@ -114,8 +114,8 @@ export async function detectFrame(runtime: ObjectRuntime, job: FrameJob): Promis
 
   const sameSize = job.size && job.size.width === frame.width && job.size.height === frame.height;
   const regions = planned && sameSize ? planned : plan(frame);
-  const budget = (job.maxCost ?? 1) * runtime.fullFrameSize ** 2;
-  const regionCost = runtime.regionSize ** 2;
+  const budget = (job.maxCost ?? 1) * runtime.inputPixels('full', frame.width, frame.height);
+  const regionCost = runtime.inputPixels('region', runtime.regionSize, runtime.regionSize);
   if (regions.length * regionCost > budget) { out.whole = 'cost'; return whole(); }
 
   const found: Array<RawDetection & { clipped: boolean }> = [];

@@ -6,8 +6,8 @@
  *   process: one session in one worker thread (onnxruntime-node's `run` is synchronous
  *   underneath, so it never runs on this event loop), using `threads` intra-op threads
  *   (default 1); runs are served one at a time, at the region size (default
- *   320 px) or the full-frame size (512 px) — the graph takes any input size that is a
- *   multiple of 32.
+ *   320 px) or the full-frame size (512 px on the long side, the aspect ratio kept) — the
+ *   graph takes any input size that is a multiple of 32.
  * - `tfjs` (the fallback): TF.js (wasm, or tfjs-node when installed) in worker threads
  *   (`inference-pool.ts`), each worker holding its own model copy at 512 px.
  *
@@ -16,6 +16,7 @@
  */
 import os from 'node:os';
 import type { DetectorBackend } from './model.ts';
+import { modelInputDims } from './onnx/frame-checks.ts';
 import { InferencePool, type PoolLogger } from './inference-pool.ts';
 import type { RawDetection } from './types.ts';
 
@@ -54,8 +55,10 @@ export interface ObjectRuntime {
   readonly name: string;
   /** Smallest region side, px: the input size a region is scaled to. */
   readonly regionSize: number;
-  /** Input size of a full-frame inference, px. */
+  /** Input size of a full-frame inference, px (its long side when the aspect ratio is kept). */
   readonly fullFrameSize: number;
+  /** Model input pixels of one inference on a `width`×`height` image of this `kind`: what it costs. */
+  inputPixels(kind: 'region' | 'full', width: number, height: number): number;
   /** Inferences that may run at once. */
   readonly concurrency: number;
   /**
@@ -91,13 +94,19 @@ async function loadOnnx(o: ObjectRuntimeOptions): Promise<ObjectRuntime> {
   const fullFrameSize = o.fullFrameSize ?? 512;
   const common = { threads: o.threads ?? 1, minScore: o.minScore };
   const region = await loadOnnxObjectModel({ ...common, inputSize: regionSize });
-  const full = fullFrameSize === regionSize ? region : await loadOnnxObjectModel({ ...common, inputSize: fullFrameSize });
+  // Whole frames keep their aspect ratio (640×480 → 512×384: the same people as 512², 28 % cheaper).
+  const full = await loadOnnxObjectModel({ ...common, inputSize: fullFrameSize, keepAspect: true });
   const pending = new Set<Promise<unknown>>();
   return {
     name: 'onnx',
     regionSize,
     fullFrameSize,
     concurrency: o.concurrency,
+    inputPixels(kind, width, height) {
+      if (kind === 'region') return regionSize ** 2;
+      const [w, h] = modelInputDims(width, height, fullFrameSize, true);
+      return w * h;
+    },
     async detect(rgb, width, height, kind) {
       const run = (kind === 'region' ? region : full).detectTimed(rgb, width, height);
       pending.add(run);
@@ -111,7 +120,7 @@ async function loadOnnx(o: ObjectRuntimeOptions): Promise<ObjectRuntime> {
       // Closing the session under a running inference aborts the process (Napi::Error): let them finish.
       await Promise.allSettled([...pending]);
       await region.release();
-      if (full !== region) await full.release();
+      await full.release();
     },
   };
 }
@@ -126,6 +135,7 @@ async function loadTfjs(o: ObjectRuntimeOptions): Promise<ObjectRuntime> {
     regionSize: size,
     fullFrameSize: size,
     concurrency: pool.size,
+    inputPixels: () => size * size,
     async detect(rgb, width, height) {
       const r = await pool.detect({ rgb, width, height });
       return { detections: r.detections, ms: r.inferenceMs };

@@ -19,8 +19,7 @@
  * order; each handle keeps its own `inputSize` and thresholds.
  */
 import type { ObjectModel } from './model.ts';
-import type { CenternetDecodeOptions } from './onnx/centernet-decode.ts';
-import type { RunnerTimings } from './onnx/centernet-runner.ts';
+import type { CenternetRunOptions, RunnerTimings } from './onnx/centernet-runner.ts';
 import { checkFrame, checkInputSize } from './onnx/frame-checks.ts';
 import { OnnxWorkerHost } from './onnx/onnx-host.ts';
 import type { RawDetection } from './types.ts';
@@ -47,6 +46,11 @@ export interface LoadOnnxObjectModelOptions {
   maxDetected?: number;
   /** IoU above which NMS drops the lower-scored box, 0–1; default 0.4 (human's default). */
   iouThreshold?: number;
+  /**
+   * Keep each frame's aspect ratio: `inputSize` is the long side, the short side scaled
+   * alike (a multiple of 32); default false (stretched to `inputSize`², as human does).
+   */
+  keepAspect?: boolean;
   /** Run one inference on a blank frame at `inputSize` after loading; default true. */
   warmup?: boolean;
   /** Where the session runs: `worker` (default; never blocks the caller) or `caller` (see the file header). */
@@ -59,7 +63,7 @@ export interface LoadOnnxObjectModelOptions {
 export const ONNX_BACKEND = 'onnxruntime-cpu';
 
 interface Engine {
-  detect(rgb: Uint8Array, width: number, height: number, inputSize: number, decode: CenternetDecodeOptions): Promise<{ detections: RawDetection[]; timings: RunnerTimings }>;
+  detect(rgb: Uint8Array, width: number, height: number, inputSize: number, decode: CenternetRunOptions): Promise<{ detections: RawDetection[]; timings: RunnerTimings }>;
   close(): Promise<void>;
   /** Non-null once the engine cannot run anymore (worker died). */
   readonly dead: string | null;
@@ -151,7 +155,7 @@ export async function loadOnnxObjectModel(opts: LoadOnnxObjectModelOptions = {})
     e.pending--;
   }
   e.refs++;
-  const decode: CenternetDecodeOptions = { minScore, maxDetected, iouThreshold };
+  const decode: CenternetRunOptions = { minScore, maxDetected, iouThreshold, keepAspect: opts.keepAspect ?? false };
   let disposed = false;
 
   return {

@@ -30,3 +30,13 @@ export function checkFrame(rgb: Uint8Array, width: number, height: number): void
     throw new RangeError(`RGB buffer is ${rgb.length} bytes, expected ${width * height * 3} for ${width}x${height}x3`);
   }
 }
+
+/**
+ * The model input (width, height) in px for a `width`×`height` frame at `inputSize` (see
+ * `CenternetRunOptions.keepAspect` in `centernet-runner.ts`).
+ */
+export function modelInputDims(width: number, height: number, inputSize: number, keepAspect = false): [number, number] {
+  if (!keepAspect) return [inputSize, inputSize];
+  const short = Math.max(CENTERNET_SIZE_MULTIPLE, Math.round((inputSize * Math.min(width, height)) / Math.max(width, height) / CENTERNET_SIZE_MULTIPLE) * CENTERNET_SIZE_MULTIPLE);
+  return width >= height ? [inputSize, short] : [short, inputSize];
+}

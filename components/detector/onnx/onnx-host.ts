@@ -6,8 +6,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { RawDetection } from '../types.ts';
-import type { CenternetDecodeOptions } from './centernet-decode.ts';
-import type { RunnerTimings } from './centernet-runner.ts';
+import type { CenternetRunOptions, RunnerTimings } from './centernet-runner.ts';
 import type { OnnxWorkerInit, OnnxWorkerReply, OnnxWorkerRequest, OnnxWorkerStatus } from './onnx-worker.ts';
 import { spawnSiblingWorker } from '../ts-worker.ts';
 
@@ -104,7 +103,7 @@ export class OnnxWorkerHost {
     width: number,
     height: number,
     inputSize: number,
-    decode: CenternetDecodeOptions,
+    decode: CenternetRunOptions,
   ): Promise<{ detections: RawDetection[]; timings: RunnerTimings }> {
     if (this.deadReason) return Promise.reject(new Error(this.deadReason));
     if (this.closing) return Promise.reject(new Error('ONNX inference worker is closed'));

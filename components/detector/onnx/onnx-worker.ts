@@ -33,6 +33,8 @@ export type OnnxWorkerRequest =
       width: number;
       height: number;
       inputSize: number;
+      /** Keep the frame's aspect ratio (`inputSize` = long side); default false. */
+      keepAspect?: boolean;
       minScore: number;
       maxDetected: number;
       iouThreshold: number;
@@ -92,6 +94,7 @@ async function main(p: NonNullable<typeof parentPort>): Promise<void> {
           minScore: req.minScore,
           maxDetected: req.maxDetected,
           iouThreshold: req.iouThreshold,
+          keepAspect: req.keepAspect,
         });
         reply = { id: req.id, detections: r.detections, timings: r.timings };
       } catch (err) {

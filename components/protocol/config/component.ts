@@ -23,7 +23,7 @@ export interface ComponentSettings {
   recordingsRoot?: string;
   /** Detector component. */
   /** The hub config's `detector` section (see `config/detector.ts`). */
-  detector: Pick<VigilConfig['detector'], 'workers' | 'backend' | 'runtime' | 'region_size' | 'min_score'>;
+  detector: Pick<VigilConfig['detector'], 'workers' | 'backend' | 'runtime' | 'region_size' | 'threads' | 'min_score'>;
   /** Key file to open sealed camera passwords (`VIGIL_SECRET_KEY` wins). */
   secretKeyFile?: string;
   /** `VIGIL_SECRET_KEY` (base64url or hex), when set. */
@@ -77,7 +77,7 @@ export function componentSettings(argv: string[], env: NodeJS.ProcessEnv): Compo
     clientId: values['client-id'],
     cameras: cameras?.length ? cameras : undefined,
     recordingsRoot: cfg.recordings.root,
-    detector: { workers: cfg.detector.workers, backend: cfg.detector.backend, runtime: cfg.detector.runtime, region_size: cfg.detector.region_size, min_score: cfg.detector.min_score },
+    detector: { workers: cfg.detector.workers, backend: cfg.detector.backend, runtime: cfg.detector.runtime, region_size: cfg.detector.region_size, threads: cfg.detector.threads, min_score: cfg.detector.min_score },
     secretKeyFile: values['secret-key-file'],
     secretKey: env.VIGIL_SECRET_KEY,
     logLevel: cfg.log.level,
