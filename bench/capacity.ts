@@ -8,8 +8,9 @@
  * without people ({@link EmptyScene}: by default the same street emptied of its people,
  * still, with sensor noise; `--tree` uses tree.avi instead, a tree in the wind filling the
  * frame: motion without objects, the worst case) — people in view about a third of the
- * time. Camera k loops its own copy shifted by k × 60 s / (most cameras), so the cameras
- * are not in lockstep.
+ * time. Camera k loops its own copy shifted by {@link vanDerCorput}(k) × 60 s (0, 30, 15,
+ * 45, 7.5 … s), so the cameras are not in lockstep and the first N of them, for every step
+ * N, have people at evenly spread times (about N/3 cameras see people at any moment).
  *
  * Per camera count N (stepped, cameras added to the running hub; stops at the first N not
  * sustained), after a warm-up, over a window bounded by two `vigil/component/detector/state`
@@ -184,11 +185,23 @@ export function buildClips(dir: string, copies: number, peopleS: number, emptyS:
   const files = [base];
   for (let k = 1; k < copies; k++) {
     const file = join(dir, `clip-${k}.mp4`);
-    const offset = round((k * seconds) / copies, 1);
+    const offset = round(vanDerCorput(k) * seconds, 1);
     execFileSync(ff, ['-v', 'error', '-y', '-stream_loop', '1', '-i', base, '-ss', String(offset), '-t', String(seconds), ...enc, file]);
     files.push(file);
   }
   return { files, seconds, buildS: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * The k-th number of the base-2 van der Corput sequence (0, 1/2, 1/4, 3/4, 1/8, 5/8, …):
+ * clip offsets such that the first N cameras, for any N, are spread evenly over the loop —
+ * each camera has people a third of the time, and so, at any moment, about a third of them do.
+ */
+export function vanDerCorput(k: number): number {
+  let v = 0;
+  let base = 0.5;
+  for (let n = k; n > 0; n >>= 1, base /= 2) if (n & 1) v += base;
+  return v;
 }
 
 /** Listens on the hub's bus: events (latency), detector state, camera states. */

@@ -14,7 +14,7 @@
  *   `face_swapped.jpg`, Messi) scored against its best enrolled image.
  * - **Memory**: process RSS before and after the face worker loads its models.
  *
- * Run: `npx tsx bench/faces.ts [rounds]` (default 5). Not part of `npm run bench`.
+ * Run: `npx tsx bench/faces.ts [rounds]` (default 5), or `npm run bench -- faces`; `npm run bench -- detector` adds its attempt times.
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';

@@ -6,7 +6,7 @@
  * the detector thread's event-loop delay while reads run, the models' load time and RSS,
  * and how small a plate still reads (the photo scaled down).
  *
- * Run: `npx tsx bench/lpr.ts [attempts]` (default 30). Not part of `npm run bench`.
+ * Run: `npx tsx bench/lpr.ts [attempts]` (default 30); `npm run bench -- detector` adds its attempt times.
  */
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';

@@ -5,6 +5,8 @@
 import { benchBroker } from './broker.ts';
 import { benchCapacity } from './capacity.ts';
 import { benchDetector } from './detector.ts';
+import { benchFaces } from './faces.ts';
+import { benchLpr } from './lpr.ts';
 import { benchHubRss } from './hub-rss.ts';
 import { benchPipeline } from './pipeline.ts';
 import { benchRecorder } from './recorder.ts';
@@ -13,7 +15,26 @@ import { benchKiosk } from './kiosk.ts';
 import { benchRules } from './rules.ts';
 
 const all: Record<string, () => Promise<Record<string, number | string>>> = {
-  detector: () => benchDetector(),
+  // The detector's figures, then what known faces and licence plates add to an event (one
+  // enrichment attempt, off the frame path: the time until the event's `update` with the sub_label).
+  detector: async () => {
+    const r = await benchDetector();
+    const faces = await benchFaces(3);
+    const plates = await benchLpr(20);
+    const lpr1 = plates.runs.find((x) => x.threads === 1)!;
+    return {
+      ...r,
+      face_attempt_ms_median: faces.attempt_ms.median,
+      face_attempt_ms_p95: faces.attempt_ms.p95,
+      plate_attempt_ms_median: lpr1.attempt_ms.median,
+      plate_attempt_ms_p95: lpr1.attempt_ms.p95,
+      plate_reads_correct: `${lpr1.correct}/${lpr1.attempts}`,
+    };
+  },
+  faces: async () => {
+    const f = await benchFaces();
+    return { backend: f.backend, attempts: f.attempts, attempt_ms_median: f.attempt_ms.median, attempt_ms_p95: f.attempt_ms.p95, same_person_min: f.same_person.min, other_people_max: f.other_people.max, rss_added_mib: f.rss_added_mib };
+  },
   pipeline: () => benchPipeline(),
   broker: () => benchBroker(),
   'hub-rss': () => benchHubRss(),
