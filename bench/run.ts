@@ -13,6 +13,8 @@ import { benchRecorder } from './recorder.ts';
 import { benchLive } from './live.ts';
 import { benchKiosk } from './kiosk.ts';
 import { benchRules } from './rules.ts';
+import { benchHeadState } from './head-state.ts';
+import { benchHeadWs } from './head-ws.ts';
 
 const all: Record<string, () => Promise<Record<string, number | string>>> = {
   // The detector's figures, then what known faces and licence plates add to an event (one
@@ -42,6 +44,8 @@ const all: Record<string, () => Promise<Record<string, number | string>>> = {
   live: () => benchLive(),
   kiosk: () => benchKiosk(),
   rules: () => benchRules(),
+  'head-state': () => benchHeadState(),
+  'head-ws': () => benchHeadWs(),
   // Capacity prints its per-step table here and returns the summary (≈ 10 min).
   capacity: async () => {
     const r = await benchCapacity();

@@ -34,6 +34,7 @@ import { WallService } from './services/wall-service.ts';
 import { EventTriggers } from './services/event-triggers.ts';
 import { SimpleRules } from './services/simple-rules.ts';
 import { FaceService } from './services/faces.ts';
+import { HeadService } from './heads/head-service.ts';
 import { OnvifService } from './onvif/onvif-service.ts';
 import { RulesRepo } from './store/rules-repo.ts';
 import { WallRepo } from './store/wall-repo.ts';
@@ -88,6 +89,7 @@ export class Hub {
   private simpleRules!: SimpleRules;
   private onvif!: OnvifService;
   private faces!: FaceService;
+  private heads!: HeadService;
   private http?: HubHttpServer;
   private rules?: RulesEngine;
 
@@ -195,6 +197,11 @@ export class Hub {
         this.faces = new FaceService({ bus: this.bus!, topics, logger: child('faces'), dir: join(this.dataDir, 'faces') });
         await this.faces.start();
       }, () => this.faces.stop()),
+      // Camera heads: registered as cameras from their retained info, shown in /api/heads and Home Assistant.
+      step('heads', async () => {
+        this.heads = new HeadService({ bus: this.bus!, topics, cameras: this.cameras!, logger: child('heads') });
+        await this.heads.start();
+      }, () => this.heads.stop()),
       step('event feed', () => this.feed.start()),
       // Optional: devices are reached in the background; /api/system shows each link under components.onvif.
       { name: 'onvif', required: false, start: async () => {
@@ -205,7 +212,7 @@ export class Hub {
       // Stats on vigil/hub/stats and Home Assistant discovery (after HTTP: configuration_url needs the port).
       homeAssistantService(() => ({
         config, bus: this.bus!, topics, logger: child('ha'), version: VERSION, httpPort: this.httpPort,
-        cameras: () => this.cameras!.list(), wall: this.wall, onEvent: (n, fn) => this.feed.on(n, fn),
+        cameras: () => this.cameras!.list(), wall: this.wall, heads: this.heads, onEvent: (n, fn) => this.feed.on(n, fn),
         components: () => this.status.components, eventsSince: async (after) => (await this.eventsRepo.query({ after, limit: 1, offset: 0 })).total,
       })),
       this.rulesService(),
@@ -236,7 +243,7 @@ export class Hub {
       };
       const app = createApp({
         live: liveOptions, version: VERSION, logger: logger.child({ module: 'http' }),
-        auth, cameras: cams, events: this.eventsRepo, eventStore: this.eventStore, status: this.status, wall: this.wall, rules: this.simpleRules, onvif: this.onvif, faces: this.faces,
+        auth, cameras: cams, events: this.eventsRepo, eventStore: this.eventStore, status: this.status, wall: this.wall, rules: this.simpleRules, onvif: this.onvif, faces: this.faces, heads: this.heads,
         triggers: new EventTriggers(this.bus!, this.topics, (c) => cams.config(c) !== undefined),
         trustedProxies: config.http.trusted_proxies, secureCookies: config.http.secure_cookies,
         recordings: { repo: rec.repo, exports: rec.exports, auth, root: this.recordingsRoot, events: this.eventsRepo },

@@ -125,6 +125,17 @@ export class Topics {
   /** `vigil/kiosk/<kiosk>/state` — what the kiosk shows (`KioskState`), retained. */
   kioskState(kiosk: string): string { return `${this.prefix}/kiosk/${seg(kiosk, 'kiosk id')}/state`; }
 
+  /** `vigil/head/<head>/info` — retained JSON about a camera head (`HeadInfo`: its stream, its state keys); the hub registers the head from it. */
+  headInfo(head: string): string { return `${this.head(head)}/info`; }
+  /** `vigil/head/<head>/availability` — `online` / `offline`, retained; the head's last will. */
+  headAvailability(head: string): string { return `${this.head(head)}/availability`; }
+  /** `vigil/head/<head>/state/<key>` — one key of the head's observable state, JSON, retained (`key` like `light.level`). */
+  headState(head: string, key: string): string { return `${this.head(head)}/state/${seg(key, 'state key')}`; }
+  /** `vigil/head/<head>/state/<key>/set` — a write to one key (JSON value), permission-checked by the head. */
+  headStateSet(head: string, key: string): string { return `${this.headState(head, key)}/set`; }
+  /** `vigil/head/<head>/response` — why a `…/set` was refused (`{key, code, reason}`), not retained; the value did not change. */
+  headResponse(head: string): string { return `${this.head(head)}/response`; }
+
   /** `vigil/bridge/response/<op>` — answers to commands (`status: ok/error`). */
   bridgeResponse(op: string): string { return `${this.prefix}/bridge/response/${op.split('/').map((x) => seg(x, 'operation')).join('/')}`; }
   /**
@@ -181,6 +192,14 @@ export class Topics {
     kiosk: (kiosk: string): string => `${this.prefix}/kiosk/${seg(kiosk, 'kiosk id')}/#`,
     /** `vigil/head/<head>/#` — one camera head's topics. */
     head: (head: string): string => `${this.prefix}/head/${seg(head, 'head id')}/#`,
+    /** `vigil/head/+/info` — every head's registration. */
+    headInfos: (): string => `${this.prefix}/head/+/info`,
+    /** `vigil/head/+/availability`. */
+    headAvailabilities: (): string => `${this.prefix}/head/+/availability`,
+    /** `vigil/head/<head>/state/+/set` — writes to one head's keys (the head subscribes). */
+    headStateSets: (head: string): string => `${this.prefix}/head/${seg(head, 'head id')}/state/+/set`,
+    /** `vigil/head/+/state/+/set` — writes to every head's keys (the ACL rule for operators and Home Assistant). */
+    allHeadStateSets: (): string => `${this.prefix}/head/+/state/+/set`,
     /** `vigil/camera/+/<leaf>` for one leaf of every camera (`state`, `motion`, `all` …). */
     cameraLeaf: (leaf: string): string => `${this.prefix}/camera/+/${seg(leaf, 'leaf')}`,
     /** `vigil/camera/+/<label>/active` — every camera's count of moving (not stationary) objects of `label` (`all` for any). */
@@ -232,6 +251,11 @@ export class Topics {
     if (p[0] === 'event' && p.length === 2 && p[1] === 'trigger') return { kind: 'event.trigger' };
     if (p[0] === 'bridge' && p.length >= 3 && p[1] === 'request' && p.slice(2).every(Boolean)) return { kind: 'bridge.request', op: p.slice(2).join('/') };
     if (p[0] === 'display' && p.length === 4 && p[1] && p[2] === 'layout' && p[3] === 'set') return { kind: 'display.layoutSet', display: p[1] };
+    if (p[0] === 'head' && p[1]) {
+      if (p.length === 3 && (p[2] === 'info' || p[2] === 'availability' || p[2] === 'response')) return { kind: `head.${p[2]}`, head: p[1] };
+      if (p.length === 4 && p[2] === 'state' && p[3]) return { kind: 'head.state', head: p[1], key: p[3] };
+      if (p.length === 5 && p[2] === 'state' && p[3] && p[4] === 'set') return { kind: 'head.stateSet', head: p[1], key: p[3] };
+    }
     if (p[0] === 'faces' && p.length === 4 && p[2] && p[3]) {
       if (p[1] === 'library' || p[1] === 'descriptor') return { kind: p[1] === 'library' ? 'face.library' : 'face.descriptor', name: p[2], id: p[3] };
       if (p[1] === 'unknown') return { kind: 'face.unknown', camera: p[2], id: p[3] };
@@ -260,6 +284,7 @@ export class Topics {
 
   private camera(cam: string): string { return `${this.prefix}/camera/${seg(cam, 'camera')}`; }
   private display(display: string): string { return `${this.prefix}/display/${seg(display, 'display id')}`; }
+  private head(head: string): string { return `${this.prefix}/head/${seg(head, 'head id')}`; }
 }
 
 const WILDCARD = /[+#]/;
@@ -332,4 +357,6 @@ export type ParsedTopic =
   | { kind: 'bridge.request'; op: string }
   | { kind: 'display.layoutSet'; display: string }
   | { kind: 'face.library' | 'face.descriptor'; name: string; id: string }
-  | { kind: 'face.unknown'; camera: string; id: string };
+  | { kind: 'face.unknown'; camera: string; id: string }
+  | { kind: 'head.info' | 'head.availability' | 'head.response'; head: string }
+  | { kind: 'head.state' | 'head.stateSet'; head: string; key: string };

@@ -5,12 +5,12 @@
  * |---|---|---|
  * | internal (the hub's own components) | all | all |
  * | device `component` (a camera/detector process elsewhere) | all but `homeassistant/#` | all but `homeassistant/#` |
- * | device `ha` (the Home Assistant integration) | `homeassistant/#`, `…/set`, `…/ptz`, `…/relay/+/set`, `vigil/event/trigger`, `vigil/display/+/layout/set`, `vigil/bridge/request/#` | `homeassistant/#`, `vigil/#` |
+ * | device `ha` (the Home Assistant integration) | `homeassistant/#`, `…/set`, `…/ptz`, `…/relay/+/set`, `vigil/head/+/state/+/set`, `vigil/event/trigger`, `vigil/display/+/layout/set`, `vigil/bridge/request/#` | `homeassistant/#`, `vigil/#` |
  * | device `head` `<id>` | `vigil/head/<id>/#` | `vigil/head/<id>/#` |
  * | device `kiosk` `<id>` | `vigil/kiosk/<id>/#` | its displays' `vigil/display/<d>/#`, `vigil/kiosk/<id>/#`, hub availability |
  * | device `camera` `<id>` | `vigil/camera/<id>/#` but `config` and `…/set` | `vigil/camera/<id>/#` |
  * | admin (user or key) | `vigil/#` but `vigil/camera/+/config` and `vigil/faces/#` (and, limited to cameras, nothing under another camera) | `vigil/#` |
- * | operator | `vigil/camera/<granted>/+/set`, `…/<granted>/ptz`, `…/<granted>/relay/+/set`, `vigil/event/trigger`, `vigil/display/+/layout/set`, `vigil/bridge/request/#` | `vigil/#` |
+ * | operator | `vigil/camera/<granted>/+/set`, `…/<granted>/ptz`, `…/<granted>/relay/+/set`, `vigil/head/<head>/state/+/set` (camera `head_<head>` granted), `vigil/event/trigger`, `vigil/display/+/layout/set`, `vigil/bridge/request/#` | `vigil/#` |
  * | viewer | `vigil/bridge/request/#` | `vigil/#` |
  * | anonymous (only if allowed, only from loopback) | nothing | `vigil/display/#`, hub availability |
  *
@@ -23,6 +23,7 @@
  * policy with their publisher's principal and delivered to nobody; the bridge checks each
  * operation's role (`hub/bridge/roles.ts`), which also decides who reads its answers.
  */
+import { headCameraName } from '../../components/protocol/head-info.ts';
 import { filterWithin, type TopicArea, type Topics } from '../../components/protocol/topics.ts';
 import { canSeeCamera, hasRole, type Principal } from '../auth/principal.ts';
 import { bridgeOpRole } from '../bridge/roles.ts';
@@ -53,7 +54,7 @@ export class Acl {
       const id = p.id;
       switch (p.deviceKind) {
         case 'component': return !within(topic, [s.discovery()]);
-        case 'ha': return within(topic, [s.discovery(), s.cameraSets(), s.cameraPtzs(), s.cameraRelaySets(), t.eventTrigger(), s.displayLayoutSets(), s.bridgeRequests()]);
+        case 'ha': return within(topic, [s.discovery(), s.cameraSets(), s.cameraPtzs(), s.cameraRelaySets(), t.eventTrigger(), s.displayLayoutSets(), s.bridgeRequests(), s.allHeadStateSets()]);
         case 'head': return within(topic, [s.head(id)]);
         case 'kiosk': return within(topic, [s.kiosk(id)]);
         case 'camera': return within(topic, [s.camera(id)]) && !within(topic, [t.cameraConfig(id), s.cameraSetsOf(id)]);
@@ -68,6 +69,8 @@ export class Acl {
     if (hasRole(p, 'operator')) {
       const set = t.parse(topic);
       if (set?.kind === 'camera.set' || set?.kind === 'camera.ptz' || set?.kind === 'camera.relaySet') return canSeeCamera(p, set.camera);
+      // A head's state writes: its camera's operators (the head checks its own permissions too).
+      if (set?.kind === 'head.stateSet') return canSeeCamera(p, headCameraName(set.head));
       return within(topic, [t.eventTrigger(), s.displayLayoutSets(), s.bridgeRequests()]);
     }
     return hasRole(p, 'viewer') && within(topic, [s.bridgeRequests()]);

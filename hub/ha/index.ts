@@ -15,6 +15,7 @@ import type { HaCamera } from './camera-entities.ts';
 import { detectionEventRelay } from './event-relay.ts';
 import { HaDiscoveryService } from './ha-service.ts';
 import { HubStats, type ComponentView } from './hub-stats.ts';
+import type { HaHead } from './head-entities.ts';
 import type { HaKiosk } from './wall-entities.ts';
 
 /** What the step takes from the hub, read when it starts. */
@@ -32,6 +33,8 @@ export interface HomeAssistantDeps {
     kiosks(): Promise<HaKiosk[]>;
     onChange(fn: () => void): () => void;
   };
+  /** Camera heads (their info) and a change callback. */
+  heads?: { list(): Array<{ info: HaHead }>; onChange(fn: () => void): () => void };
   /** Registers a listener on the hub's `vigil/events` feed. */
   onEvent: (name: string, fn: EventListener) => void;
   components: () => Iterable<[string, ComponentView]>;
@@ -64,8 +67,12 @@ export function homeAssistantService(deps: () => HomeAssistantDeps): HubService 
       discovery = new HaDiscoveryService({
         bus, topics, logger, enabled,
         ctx: { topics, version: d.version, baseUrl: hubBaseUrl(config, d.httpPort) },
-        model: async () => ({ cameras: await d.cameras(), layouts: await d.wall.layouts(), kiosks: await d.wall.kiosks() }),
-        onWallChange: (fn) => d.wall.onChange(fn),
+        model: async () => ({ cameras: await d.cameras(), layouts: await d.wall.layouts(), kiosks: await d.wall.kiosks(), heads: d.heads?.list().map((h) => h.info) ?? [] }),
+        onWallChange: (fn) => {
+          const offWall = d.wall.onChange(fn);
+          const offHeads = d.heads?.onChange(fn);
+          return () => { offWall(); offHeads?.(); };
+        },
         republishStats: async () => { await stats?.publish(); },
       });
       await discovery.start();

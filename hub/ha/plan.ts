@@ -6,6 +6,7 @@
 import type { Layout } from '../../components/protocol/layout.ts';
 import { cameraEntities, zoneEntities, zonesOf, type HaCamera } from './camera-entities.ts';
 import type { Discovery, HaContext } from './discovery.ts';
+import { headEntities, type HaHead } from './head-entities.ts';
 import { hubEntities } from './hub-entities.ts';
 import { displayEntities, kioskEntities, type HaKiosk } from './wall-entities.ts';
 
@@ -14,18 +15,17 @@ export interface HaModel {
   cameras: HaCamera[];
   layouts: Array<Pick<Layout, 'id'>>;
   kiosks: HaKiosk[];
+  /** Camera heads that announced themselves (`vigil/head/<id>/info`); absent = none. */
+  heads?: HaHead[];
 }
 
-/**
- * The device builders, in publishing order. Camera heads (a later issue) add one here:
- * `(ctx, model) => model.heads.flatMap((h) => headEntities(ctx, h))`, with a `heads` list in
- * {@link HaModel} and a builder beside `camera-entities.ts`; removal and restarts come for free.
- */
+/** The device builders, in publishing order; removal and restarts come for free. */
 const BUILDERS: Array<(ctx: HaContext, model: HaModel) => Discovery[]> = [
   (ctx) => hubEntities(ctx),
   (ctx, m) => m.cameras.flatMap((c) => cameraEntities(ctx, c)),
   (ctx, m) => zonesOf(m.cameras).flatMap((z) => zoneEntities(ctx, z)),
   (ctx, m) => m.kiosks.flatMap((k) => [...kioskEntities(ctx, k), ...k.displays.flatMap((d) => displayEntities(ctx, k, d, m.layouts))]),
+  (ctx, m) => (m.heads ?? []).flatMap((h) => headEntities(ctx, h)),
 ];
 
 /**

@@ -31,6 +31,8 @@ import type { EventTriggers } from '../services/event-triggers.ts';
 import { onvifRouter } from './routes-onvif.ts';
 import type { OnvifService } from '../onvif/onvif-service.ts';
 import { facesRouter } from './routes-faces.ts';
+import { headsRouter } from './routes-heads.ts';
+import type { HeadService } from '../heads/head-service.ts';
 import type { FaceService } from '../services/faces.ts';
 
 const HLS_JS = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
@@ -61,6 +63,8 @@ export interface AppDeps {
   onvif: OnvifService;
   /** Known faces: enrolled images and unknown faces. */
   faces: FaceService;
+  /** Camera heads on the bus. */
+  heads: HeadService;
   /** Playback and exports. */
   recordings: RecordingsRouterDeps;
   /** Live view (MJPEG routes; the MSE WebSocket is attached to the server by the hub). */
@@ -110,6 +114,7 @@ export function createApp(d: AppDeps): Express {
   app.use('/api', rulesRouter(d.rules, d.auth));
   app.use('/api', onvifRouter(d.onvif, d.auth));
   app.use('/api', facesRouter(d.faces, d.auth));
+  app.use('/api', headsRouter(d.heads));
   app.use('/api', notFound);
   app.get('/', (_req, res) => { res.type('html').send(STATUS_PAGE); });
   app.get('/app.js', (_req, res) => { res.type('text/javascript').send(PAGE_SCRIPT); });
