@@ -28,7 +28,7 @@ import { attachWsApi, type WsApi } from './api/ws-api.ts';
 import { HeadAuth } from './api/auth.ts';
 import type { HeadConfig } from './config.ts';
 import { createSimulatedDrivers, type SimulatedDrivers } from './drivers/simulated.ts';
-import type { Drivers, StreamSettings as DriverStream, UserSummary } from './drivers/types.ts';
+import type { Drivers, StorageReading, StreamSettings as DriverStream, UserSummary } from './drivers/types.ts';
 import { declareAll, FACTORY_RESET_KEEP, type DeclaredState } from './modules/index.ts';
 import { MetadataDb } from './recordings/metadata-db.ts';
 import { StorageGuard } from './recordings/storage-guard.ts';
@@ -73,6 +73,7 @@ export class Head {
   private ws?: WsApi;
   private mqtt?: MqttApi;
   private stopping?: Promise<void>;
+  private storageFeed?: (r: StorageReading) => void;
   private readonly log: Logger;
 
   constructor(private readonly o: HeadOptions) {
@@ -109,6 +110,10 @@ export class Head {
         await setStream(s);
         await this.camera?.restart({ stream: toSourceStream(s) });
       };
+      // Storage readings come from the storage guard (statfs of the data directory), not the simulation.
+      const storageWatchers = new Set<(r: StorageReading) => void>();
+      sim.storage.watch = (cb) => { storageWatchers.add(cb); return () => { storageWatchers.delete(cb); }; };
+      this.storageFeed = (r) => { for (const cb of storageWatchers) cb(r); };
       this.drivers = sim;
       this.declared = declareAll(store, sim, {
         restart: () => { setTimeout(() => void this.shutdown('restart'), 200); },
@@ -142,10 +147,16 @@ export class Head {
       guard = this.guard = new StorageGuard({
         dataDir: config.data_dir, db: this.meta, minFreeBytes: MIN_FREE_BYTES,
         deleteOldestWhenFull: Boolean(store.get('storage.delete_oldest_when_full')), recorder,
-        onState: (r) => { if (r.state !== 'ok' || r.deleted.length || r.stopped_recording) logger.warn({ state: r.state, free_bytes: r.free_bytes, deleted: r.deleted.length, stopped_recording: r.stopped_recording }, 'recording storage'); },
+        onState: (r) => {
+          this.storageFeed?.({ total_bytes: r.total_bytes, free_bytes: r.free_bytes });
+          // Notify: the log, and `storage.state` on every API (Home Assistant shows it).
+          if (r.state !== 'ok' || r.deleted.length || r.stopped_recording) logger.warn({ state: r.state, free_bytes: r.free_bytes, deleted: r.deleted.length, stopped_recording: r.stopped_recording }, 'recording storage');
+        },
         logger: logger.child({ module: 'storage' }),
       });
       this.guard.start();
+      const first = await this.guard.check();
+      this.storageFeed?.({ total_bytes: first.total_bytes, free_bytes: first.free_bytes });
       store.observe('recording.active', async (on) => {
         if (on) await recorder.start();
         else await recorder.stop();

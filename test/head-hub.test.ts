@@ -90,6 +90,9 @@ describe('a camera head on the hub', () => {
     expect(listed.info.keys.find((k: { key: string }) => k.key === 'light.level').writable).toBe(true);
     expect(listed.info.keys.some((k: { key: string }) => k.key === 'users.list')).toBe(false);
     expect(listed.camera).toBe('head_lab1');
+    // Storage is the data directory's real file system (statfs), not a simulation.
+    expect(listed.state['storage.total_bytes']).toBeGreaterThan(listed.state['storage.free_bytes']);
+    expect(listed.state['storage.free_bytes']).toBeGreaterThan(0);
   }, 30_000);
 
   it('registers its video as camera head_lab1 and ingests it', async () => {
