@@ -36,7 +36,7 @@ import { StateDb } from './state/state-db.ts';
 import { StateStore } from './state/store.ts';
 import { UserDb } from './users/user-db.ts';
 import { CameraSource, type StreamSettings } from './video/camera-source.ts';
-import { Recorder } from './video/recorder.ts';
+import { Recorder, recoverPartialRecordings } from './video/recorder.ts';
 import { HeadRtspServer } from './video/rtsp-server.ts';
 import { z } from 'zod';
 
@@ -137,6 +137,11 @@ export class Head {
       });
       this.camera.start();
       this.meta = new MetadataDb(config.data_dir);
+      // A recording cut by a crash (kill -9, power) is filed now: its fragmented MP4 is complete up to the last fragment.
+      for (const f of await recoverPartialRecordings(config.data_dir)) {
+        this.meta.addRecording({ path: f.path, started_at: f.started_at, ended_at: f.ended_at, bytes: f.bytes, duration_s: f.duration_s });
+        logger.warn({ path: f.path, duration_s: f.duration_s }, 'recovered a recording cut short');
+      }
       let guard: StorageGuard | undefined;
       const recorder = new Recorder({
         sourceUrl: this.rtsp.url('main'), dataDir: config.data_dir, logger: logger.child({ module: 'recorder' }),

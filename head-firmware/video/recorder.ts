@@ -4,8 +4,10 @@
  * `<dataDir>/recordings/YYYY-MM-DD/HH-MM-SS.mp4` (UTC start time, as the hub's segments).
  *
  * File format: fragmented MP4 (`+frag_keyframe+empty_moov+default_base_moof`, one fragment
- * per keyframe interval), the format the hub's recordings use: a file stays readable up to
- * its last complete fragment even when ffmpeg is killed or the power goes, and a graceful
+ * per keyframe interval, written out as soon as it is complete: `flush_packets=1`, without
+ * which ffmpeg holds 256 KiB in its output buffer), the format the hub's recordings use: a
+ * file stays readable up to its last complete fragment when ffmpeg is killed or the power
+ * goes (at most one keyframe interval, 2 s for the head's camera, is lost), and a graceful
  * stop (`q` on ffmpeg's stdin) finishes it completely. ffmpeg writes through the segment
  * muxer into `<dataDir>/recordings/.partial/`; a file moves to its day folder once ffmpeg
  * lists it as finished (or, after a kill, once it is probed), so the day folders hold only
@@ -38,7 +40,7 @@ export interface RecordedFile {
   ended_at: number;
 }
 
-/** Asked before every start (the storage guard, {@link ../recordings/metadata-db.ts}). */
+/** Asked before every start: the storage guard ({@link ../recordings/storage-guard.ts} `StorageGuard`) fits. */
 export interface RecordingGate {
   /** `ok: false` refuses the start with `reason`. */
   ensureSpace(): Promise<{ ok: boolean; reason?: string }>;
@@ -197,6 +199,11 @@ export class Recorder extends EventEmitter {
     if (opts.maxFileSeconds !== undefined && !(Number.isFinite(opts.maxFileSeconds) && opts.maxFileSeconds >= 2)) {
       throw new Error(`maxFileSeconds must be a number ≥ 2, got ${String(opts.maxFileSeconds)}`);
     }
+  }
+
+  /** Process id of the recording ffmpeg, while one runs. */
+  get ffmpegPid(): number | undefined {
+    return this.run?.proc.pid;
   }
 
   /** The current status. */

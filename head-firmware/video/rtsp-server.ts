@@ -1,7 +1,7 @@
 /**
  * The head's RTSP server: a small relay so the hub ingests the head's video as an
  * ordinary RTSP camera (`rtsp://<head>:<port>/main`). The head's own ffmpeg
- * ({@link ../video/camera-source.ts}) publishes into it with ANNOUNCE/SETUP/RECORD
+ * ({@link ./camera-source.ts}) publishes into it with ANNOUNCE/SETUP/RECORD
  * (`-f rtsp -rtsp_transport tcp`), and any number of players (the hub's camera component,
  * the head's recorder, ffprobe, VLC) pull it with DESCRIBE/SETUP/PLAY. RTP and RTCP
  * packets are relayed as they are (no depacketizing, no re-encoding).
