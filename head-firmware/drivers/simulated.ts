@@ -18,6 +18,9 @@ import type {
   SensorReading, SensorsDriver, StorageDriver, StorageReading, StreamSettings, SystemDriver, SystemInfo, Unwatch, UserSummary, UsersDriver,
 } from './types.ts';
 
+/** Commands kept in {@link SimulatedHardware.commands} (a long-running simulated head must not grow). */
+export const MAX_COMMANDS = 1000;
+
 export interface SimulatedOptions {
   /** Period of sensor, disc and storage readings, ms. Default 1000. */
   periodMs?: number;
@@ -46,7 +49,7 @@ export interface SimulatedHardware {
   network?: NetworkConfig;
   timezone?: string;
   ntp?: boolean;
-  /** Every command, in order: `light.setLevel`, `camera.setZoom` … */
+  /** The last {@link MAX_COMMANDS} commands, in order: `light.setLevel`, `camera.setZoom` … */
   commands: string[];
 }
 
@@ -114,6 +117,7 @@ export class SimulatedDrivers implements Drivers {
     const hw = this.hw;
     const cmd = (name: string) => {
       hw.commands.push(name);
+      if (hw.commands.length > MAX_COMMANDS) hw.commands.splice(0, hw.commands.length - MAX_COMMANDS);
       const msg = this.failures.get(name);
       if (msg !== undefined) {
         this.failures.delete(name);
