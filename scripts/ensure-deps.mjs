@@ -6,6 +6,8 @@
  *  - npm packages (`npm ci`) when node_modules is missing or older than package-lock.json;
  *  - the kiosk page (`npm run build:kiosk` → kiosk-client/dist/) when it is missing or older
  *    than any file of kiosk-client/src, components/protocol or kiosk-client/build.ts;
+ *  - the admin web UI (`npm run build:www` → www/dist/) when it is missing or older than any
+ *    file of www/src, www/index.html, www/vite.config.ts or package-lock.json;
  *  - Vigil's Node-RED nodes (`npm run build:nodes` → flows/nodes/*.js, flows/nodes/lib/) when
  *    missing or older than any file of flows/nodes/src, components/protocol, the package's
  *    package.json or flows/nodes/build.mts;
@@ -69,6 +71,11 @@ const kioskJs = 'kiosk-client/dist/kiosk.js';
 if (mtime(kioskJs) < Math.max(newest('kiosk-client/src'), newest('components/protocol'), mtime('kiosk-client/build.ts'), mtime('package-lock.json'))) {
   console.log('Building the kiosk page (kiosk-client/dist/)…');
   execFileSync('npm', ['run', '--silent', 'build:kiosk'], { stdio: 'inherit' });
+}
+// Same rule as www/build.ts wwwStale(), which tests call.
+if (mtime('www/dist/index.html') < Math.max(newest('www/src'), mtime('www/index.html'), mtime('www/vite.config.ts'), mtime('package-lock.json'))) {
+  console.log('Building the web UI (www/dist/)…');
+  execFileSync('npm', ['run', '--silent', 'build:www'], { stdio: 'inherit' });
 }
 const nodesJs = 'flows/nodes/lib/vigil.js';
 const nodeFiles = Object.values(JSON.parse(readFileSync('flows/nodes/package.json', 'utf8'))['node-red'].nodes).map((f) => join('flows/nodes', f));

@@ -1,6 +1,6 @@
 /**
  * The main command's promise: with no camera configured the hub runs the demo camera
- * on real footage, person and car events appear within a minute, and the page at `/`
+ * on real footage, person and car events appear within a minute, and the status page at `/status`
  * (in real Chromium) shows the camera with a live snapshot and the latest events.
  */
 import { chromium, type Browser } from 'playwright-core';
@@ -32,7 +32,7 @@ it('runs the demo camera: person and car events within a minute, shown on the pa
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
   });
   const page = await browser.newPage();
-  await page.goto(h.baseUrl);
+  await page.goto(`${h.baseUrl}/status`);
   // Log in through the page's form (cookie session, CSRF cookie for later writes).
   await page.locator('#login input[name=username]').fill('admin');
   await page.locator('#login input[name=password]').fill(ADMIN_PASSWORD);

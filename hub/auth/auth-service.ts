@@ -20,6 +20,9 @@ import { LoginThrottle, type ThrottleLimits } from './throttle.ts';
 import { TokenSigner } from './tokens.ts';
 import { UserStore } from './users.ts';
 
+/** A compact JWS (`header.payload.signature`, base64url) as the hub's access tokens are: `eyJ…`. */
+const JWT_SHAPE = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
 export class AuthService {
   readonly users: UserStore;
   readonly sessions: SessionStore;
@@ -127,7 +130,13 @@ export class AuthService {
   /**
    * Resolves MQTT CONNECT credentials: a device (`username` = device id, password
    * `vgd_…`), an API key as password (`vgl_…`, any username), or a user's username and
-   * password (TOTP cannot be asked over MQTT: such users need an API key).
+   * password (TOTP cannot be asked over MQTT: such users need an API key), or a user's
+   * name with the access token of one of its live sessions as password (the JWT that
+   * login and refresh answer with: the web UI's MQTT-over-WebSocket connection, with
+   * exactly the user's rights; TOTP was asked at login). A token that is expired,
+   * tampered, of a revoked session or of another user is refused. The token is checked at
+   * CONNECT only: a connection outlives the token's 15 minutes, and a reconnect needs a
+   * fresh one.
    */
   async fromMqtt(username: string, password: string): Promise<Principal | null> {
     if (password.startsWith('vgd_')) {
@@ -135,6 +144,11 @@ export class AuthService {
       return d ? this.devicePrincipal(d) : null;
     }
     if (password.startsWith('vgl_')) return this.fromApiKey(password);
+    if (JWT_SHAPE.test(password)) {
+      // A session token: never also tried as a password (a password of this shape is not a plausible one).
+      const p = await this.fromAccessToken(password, false);
+      return p && p.name === username ? p : null;
+    }
     const u = await this.users.verifyLogin(username, password);
     return u && u !== 'totp_required' ? this.userPrincipal(u) : null;
   }

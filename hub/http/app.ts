@@ -1,5 +1,6 @@
 /**
- * The express app: JSON REST API under `/api`, the OpenAPI document, and the page at `/`.
+ * The express app: JSON REST API under `/api`, the OpenAPI document, the admin web UI at
+ * `/` (www/dist, with an index.html fallback for its routes) and the status page at `/status`.
  * Security headers come from helmet (CSP: scripts only from this origin); every request
  * gets its principal from `auth.ts`; every error is JSON `{error:{code,message,field?}}`.
  */
@@ -26,6 +27,7 @@ import { wallRouter } from './routes-wall.ts';
 import { rulesRouter } from './routes-rules.ts';
 import type { SimpleRules } from '../services/simple-rules.ts';
 import { kioskRouter } from './kiosk-page.ts';
+import { webUiRouter } from './web-ui.ts';
 import type { WallService } from '../services/wall-service.ts';
 import type { EventTriggers } from '../services/event-triggers.ts';
 import { onvifRouter } from './routes-onvif.ts';
@@ -116,7 +118,7 @@ export function createApp(d: AppDeps): Express {
   app.use('/api', facesRouter(d.faces, d.auth));
   app.use('/api', headsRouter(d.heads));
   app.use('/api', notFound);
-  app.get('/', (_req, res) => { res.type('html').send(STATUS_PAGE); });
+  app.get('/status', (_req, res) => { res.type('html').send(STATUS_PAGE); });
   app.get('/app.js', (_req, res) => { res.type('text/javascript').send(PAGE_SCRIPT); });
   app.get(LIVE_PAGE_PATH, (_req, res) => { res.type('html').send(LIVE_PAGE); });
   app.get(LIVE_SCRIPT_PATH, (_req, res) => { res.type('text/javascript').send(LIVE_SCRIPT); });
@@ -124,6 +126,8 @@ export function createApp(d: AppDeps): Express {
   app.get('/player.html', (_req, res) => { res.type('html').send(PLAYER_PAGE); });
   app.get('/player.js', (_req, res) => { res.type('text/javascript').send(PLAYER_SCRIPT); });
   app.get('/vendor/hls.min.js', (_req, res) => { res.sendFile(HLS_JS, { maxAge: '7d' }); });
+  // Last: the web UI's files, and index.html for any other page path (never for the routes above).
+  app.use(webUiRouter());
   app.use(errorHandler(d.logger));
   return app;
 }

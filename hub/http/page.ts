@@ -1,5 +1,5 @@
 /**
- * The page at `/` until the full web UI (www/) exists: first-admin setup or login, then
+ * The status page at `/status` (the web UI, www/, is at `/`): first-admin setup or login, then
  * the cameras with a live snapshot each and the latest events. Plain HTML plus one
  * script served from `/app.js` (the CSP allows scripts from this origin only).
  */
