@@ -3,7 +3,8 @@
  * the user's name and the session's access token as password (hub/auth/auth-service.ts
  * `fromMqtt`). Real hub, real aedes broker, mqtt.js over a real WebSocket. The connection
  * gets exactly the user's ACL (a viewer limited to one camera); an expired, tampered,
- * garbage, revoked or someone else's token is refused.
+ * garbage, revoked or someone else's token is refused; a logout closes the connection its
+ * token opened.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,5 +98,22 @@ describe('the session access token as MQTT password', () => {
     ok.end(true);
     await h.hub.auth!.sessions.revoke(claims!.sid); // logout
     await refused('vera', live.access_token);
+  });
+
+  it("a logout closes the MQTT connection opened with that session's token, and only that one", async () => {
+    const a = await login('vera', 'vera-password');
+    const b = await login('vera', 'vera-password');
+    const ca = await connect('vera', a.access_token);
+    const cb = await connect('vera', b.access_token);
+    const closed = new Promise<number>((resolve) => { const t0 = Date.now(); ca.once('close', () => resolve(Date.now() - t0)); });
+    expect((await api(h.baseUrl, 'POST', '/api/auth/logout', {}, { token: a.access_token })).status).toBeLessThan(300);
+    expect(await closed).toBeLessThan(1000);
+    expect(cb.connected).toBe(true);
+    // Revoking every session of the user (a password change) closes the other one too.
+    const closedB = new Promise<void>((resolve) => cb.once('close', () => resolve()));
+    const user = (await h.hub.auth!.users.byName('vera'))!;
+    await h.hub.auth!.sessions.revokeAll(user.id);
+    await closedB;
+    expect(cb.connected).toBe(false);
   });
 });

@@ -21,8 +21,28 @@ export interface IssuedSession {
   expires_in: number;
 }
 
+/** A revoked session (`sessionId`), or every session of a user (`userId`). */
+export type SessionRevocation = { sessionId: string } | { userId: string };
+
 export class SessionStore {
+  private readonly revokedListeners = new Set<(r: SessionRevocation) => void>();
+
   constructor(private readonly ds: DataSource, private readonly signer: TokenSigner) {}
+
+  /**
+   * Calls `listener` after each revocation (the broker drops MQTT connections opened with
+   * the session's access token at once). @returns a function that removes the listener
+   */
+  onRevoked(listener: (r: SessionRevocation) => void): () => void {
+    this.revokedListeners.add(listener);
+    return () => this.revokedListeners.delete(listener);
+  }
+
+  private revoked(r: SessionRevocation): void {
+    for (const l of this.revokedListeners) {
+      try { l(r); } catch { /* a listener's failure never fails the logout */ }
+    }
+  }
   private get repo() { return this.ds.getRepository(SessionEntity); }
 
   /** Opens a session for `userId`. */
@@ -50,10 +70,14 @@ export class SessionStore {
   }
 
   /** Revokes one session. */
-  async revoke(id: string): Promise<void> { await this.repo.update({ id }, { revoked_at: Date.now() }); }
+  async revoke(id: string): Promise<void> {
+    await this.repo.update({ id }, { revoked_at: Date.now() });
+    this.revoked({ sessionId: id });
+  }
 
   /** Revokes every session of a user (password change, deletion). */
   async revokeAll(userId: string): Promise<void> {
     await this.repo.createQueryBuilder().update().set({ revoked_at: Date.now() }).where('user_id = :u AND revoked_at IS NULL', { u: userId }).execute();
+    this.revoked({ userId });
   }
 }

@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { AuthService } from '../auth/auth-service.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Revocation } from '../auth/credentials.ts';
+import type { SessionRevocation } from '../auth/sessions.ts';
 import type { Topics } from '../../components/protocol/topics.ts';
 import { Acl } from './acl.ts';
 
@@ -44,7 +45,7 @@ export class BrokerPolicy {
   readonly internalSecret = randomBytes(24).toString('base64url');
   readonly acl: Acl;
   private readonly principals = new WeakMap<Client, Principal>();
-  /** Connected clients that logged in with an API key or a device credential, to drop them when it is revoked. */
+  /** Connected clients that logged in with an API key, a device credential or a session's access token, to drop them when it is revoked. */
   private readonly credentialed = new Set<Client>();
   private unlisten?: () => void;
   /** zone → cameras defining it, learnt from the camera configs the hub publishes. */
@@ -58,7 +59,9 @@ export class BrokerPolicy {
 
   constructor(private readonly opts: BrokerPolicyOptions) {
     this.acl = new Acl(opts.topics);
-    this.unlisten = opts.auth?.credentials.onRevoked((r) => this.drop(r));
+    const offKeys = opts.auth?.credentials.onRevoked((r) => this.drop(r));
+    const offSessions = opts.auth?.sessions.onRevoked((r) => this.dropSessions(r));
+    this.unlisten = () => { offKeys?.(); offSessions?.(); };
   }
 
   /** Forgets a disconnected client (aedes `clientDisconnect`). */
@@ -78,6 +81,18 @@ export class BrokerPolicy {
       const p = this.principals.get(client);
       if (!p || p.kind !== r.kind || p.id !== r.id) continue;
       this.opts.logger.info({ clientId: client.id, principal: p.name }, 'mqtt client dropped: its credential was revoked');
+      this.credentialed.delete(client);
+      client.close();
+    }
+  }
+
+  /** Disconnects every client logged in with the access token of a revoked session (a logout), or of any session of a user whose sessions were all revoked. */
+  private dropSessions(r: SessionRevocation): void {
+    for (const client of this.credentialed) {
+      const p = this.principals.get(client);
+      if (!p?.sessionId || p.kind !== 'user') continue;
+      if ('sessionId' in r ? p.sessionId !== r.sessionId : p.id !== r.userId) continue;
+      this.opts.logger.info({ clientId: client.id, principal: p.name }, 'mqtt client dropped: its session ended');
       this.credentialed.delete(client);
       client.close();
     }
@@ -110,7 +125,7 @@ export class BrokerPolicy {
             return;
           }
           this.principals.set(client, p);
-          if (p.kind === 'device' || p.kind === 'apikey') this.credentialed.add(client);
+          if (p.kind === 'device' || p.kind === 'apikey' || p.sessionId) this.credentialed.add(client);
           done(null, true);
         }, (err: Error) => {
           log.error({ err: err.message }, 'mqtt authentication failed');
