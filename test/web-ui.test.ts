@@ -9,17 +9,15 @@
  * screenshot at 1280×800 and 390×844 under test-artifacts/web-ui/.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { generate } from 'otplib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureWwwBuilt } from '../www/build.ts';
+import { audit, SHOTS, watchedPage } from './helpers/page-audit.ts';
 import { api, startTestHub, type TestHub } from './helpers/hub.ts';
 
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const SHOTS = 'test-artifacts/web-ui';
 const FOOTAGE = 'file:///usr/share/doc/opencv-doc/examples/data/vtest.avi';
 const JPEG = readFileSync('/usr/share/doc/opencv-doc/examples/data/home.jpg');
 const DESKTOP = { width: 1280, height: 800 };
@@ -37,32 +35,9 @@ const expectedStatus = new Set<string>();
 const auth = () => ({ token });
 
 async function newPage(viewport: { width: number; height: number }): Promise<{ ctx: BrowserContext; page: Page }> {
-  // bypassCSP: axe-core is injected as an inline script, which the hub's CSP (script-src 'self') rightly refuses.
-  const ctx = await browser.newContext({ viewport, bypassCSP: true });
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => problems.push(`pageerror ${page.url()}: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    const status = /status of (\d+)/.exec(m.text())?.[1];
-    if (status && expectedStatus.has(`${status} ${m.location().url}`)) return;
-    problems.push(`console ${page.url()}: ${m.text()} (${m.location().url})`);
-  });
-  return { ctx, page };
+  return watchedPage(browser, viewport, problems, expectedStatus);
 }
 
-/** axe-core on the page as it is now: no serious or critical violation; then a screenshot. */
-async function audit(page: Page, name: string): Promise<void> {
-  await page.addScriptTag({ path: AXE });
-  const violations = await page.evaluate(async () => {
-    const r = await (window as unknown as { axe: { run: (c: Document, o: object) => Promise<{ violations: { id: string; impact: string; nodes: { target: unknown }[] }[] }> } })
-      .axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => JSON.stringify(n.target)).slice(0, 3) }));
-  });
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad, `${name}: ${JSON.stringify(bad)}`).toEqual([]);
-  const size = page.viewportSize()!;
-  await page.screenshot({ path: join(SHOTS, `${name}-${size.width}x${size.height}.png`), fullPage: true });
-}
 
 /** Publishes an event as the detector does: images first (the hub holds them until the row exists), then the event. */
 async function publishEvent(id: string, label: string, startTime: number, opts: { zones?: string[] } = {}): Promise<void> {

@@ -7,6 +7,7 @@
  * session's access token as password.
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { keyed } from 'lit/directives/keyed.js';
 import { api, cookie, get, session, type User } from './api.ts';
 import { bus } from './bus.ts';
 import { NAVIGATE, match, navigate, startRouter, type Route, type RouteDef } from './router.ts';
@@ -16,18 +17,23 @@ import './pages/login.ts';
 import './pages/dashboard.ts';
 import './pages/events.ts';
 import './pages/event-detail.ts';
+import './pages/cameras.ts';
+import './pages/camera.ts';
 
 /** The routes of this slice; later pages add theirs here and to {@link NAV}. */
 export const ROUTES: RouteDef[] = [
   { name: 'dashboard', pattern: '/' },
   { name: 'events', pattern: '/events' },
   { name: 'event', pattern: '/events/:id' },
+  { name: 'cameras', pattern: '/cameras' },
+  { name: 'camera', pattern: '/cameras/:name' },
 ];
 const NAV: { name: string; label: string; href: string }[] = [
   { name: 'dashboard', label: 'Dashboard', href: '/' },
   { name: 'events', label: 'Events', href: '/events' },
+  { name: 'cameras', label: 'Cameras', href: '/cameras' },
 ];
-const TITLES: Record<string, string> = { dashboard: 'Dashboard', events: 'Events', event: 'Event', 'not-found': 'Page not found' };
+const TITLES: Record<string, string> = { dashboard: 'Dashboard', events: 'Events', event: 'Event', cameras: 'Cameras', camera: 'Camera', 'not-found': 'Page not found' };
 
 type View = 'loading' | 'setup' | 'login' | 'app' | 'offline';
 
@@ -185,7 +191,7 @@ export class VigilApp extends LitElement {
 
   private shell(): TemplateResult {
     const r = this.route;
-    const current = r.name === 'event' ? 'events' : r.name;
+    const current = r.name === 'event' ? 'events' : r.name === 'camera' ? 'cameras' : r.name;
     const liveLabel = this.busState === 'online' ? 'Live' : this.busState === 'connecting' ? 'Connecting' : 'Offline';
     return html`
       <a class="skip" href="#main" @click=${this.skip}>Skip to main content</a>
@@ -212,6 +218,8 @@ export class VigilApp extends LitElement {
       case 'dashboard': return html`<vigil-dashboard></vigil-dashboard>`;
       case 'events': return html`<vigil-events .query=${r.query.toString()}></vigil-events>`;
       case 'event': return html`<vigil-event-detail .eventId=${r.params.id ?? ''}></vigil-event-detail>`;
+      case 'cameras': return html`<vigil-cameras></vigil-cameras>`;
+      case 'camera': return html`${keyed(r.params.name, html`<vigil-camera .camera=${r.params.name ?? ''}></vigil-camera>`)}`;
       default: return html`<h1>Page not found</h1><p>There is no page at <code>${r.path}</code>. <a href="/">Go to the dashboard</a>.</p>`;
     }
   }
