@@ -132,8 +132,9 @@ export class CameraComponent implements Component {
     if (current && next && isDeepStrictEqual(current.config, next)) return;
     const hasSub = next !== undefined && liveStreamUrls(next).sub !== undefined;
     if (current) {
-      await current.stop();
+      // Out of the status first: its `offline` goes out during stop(), and a reader seeing it must not still find the camera listed.
       this.runners.delete(name);
+      await current.stop();
       if (!next) {
         this.opts.liveRelease?.(name);
         this.publishers.get(name)?.close();
