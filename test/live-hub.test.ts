@@ -12,6 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { Fmp4Splitter, type Fmp4FragmentUnit, type Fmp4InitUnit } from '../hub/live/fmp4.ts';
 import { startRtspServer, type RtspServer } from './helpers/rtsp.ts';
+import { readMjpegFrames } from './helpers/mjpeg.ts';
 import { api, startTestHub, type TestHub } from './helpers/hub.ts';
 
 let rtsp: RtspServer;
@@ -121,23 +122,7 @@ it('serves MJPEG with the same access rules', async () => {
   const res = await fetch(`${h.baseUrl}/api/cameras/porch/live.mjpeg`, { headers: { authorization: `Bearer ${h.adminToken}` } });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^multipart\/x-mixed-replace/);
-  const reader = res.body!.getReader();
-  let buf = Buffer.alloc(0);
-  const jpegs: Buffer[] = [];
-  const deadline = Date.now() + 15_000;
-  while (jpegs.length < 3 && Date.now() < deadline) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buf = Buffer.concat([buf, Buffer.from(value)]);
-    for (;;) {
-      const soi = buf.indexOf(Buffer.from([0xff, 0xd8]));
-      const eoi = soi >= 0 ? buf.indexOf(Buffer.from([0xff, 0xd9]), soi + 2) : -1;
-      if (soi < 0 || eoi < 0) break;
-      jpegs.push(buf.subarray(soi, eoi + 2));
-      buf = buf.subarray(eoi + 2);
-    }
-  }
-  await reader.cancel();
+  const { jpegs } = await readMjpegFrames(res, 3, 15_000);
   expect(jpegs.length).toBeGreaterThanOrEqual(3);
   expect((await sharp(jpegs[2]!).metadata()).width).toBe(320);
 

@@ -26,6 +26,7 @@ import { BusLiveSource } from '../hub/live/live-over-bus.ts';
 import { Acl } from '../hub/broker/acl.ts';
 import type { Principal } from '../hub/auth/principal.ts';
 import { startRtspServer, type RtspServer } from './helpers/rtsp.ts';
+import { readMjpegFrames } from './helpers/mjpeg.ts';
 import { api, startTestHub, type TestHub } from './helpers/hub.ts';
 import { MqttRecorder, type Recorded } from './helpers/mqtt-recorder.ts';
 
@@ -207,24 +208,7 @@ describe('live view of a camera run by another process', () => {
   it('serves MJPEG and live.jpg from the remote camera\'s detect frames, only while asked', async () => {
     const res = await fetch(`${h.baseUrl}/api/cameras/${CAM}/live.mjpeg`, { headers: { authorization: `Bearer ${h.adminToken}` } });
     expect(res.status).toBe(200);
-    const reader = res.body!.getReader();
-    let buf = Buffer.alloc(0);
-    const jpegs: Buffer[] = [];
-    const deadline = Date.now() + 20_000;
-    while (jpegs.length < 3 && Date.now() < deadline) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf = Buffer.concat([buf, Buffer.from(value)]);
-      for (;;) {
-        const soi = buf.indexOf(Buffer.from([0xff, 0xd8]));
-        const eoi = soi >= 0 ? buf.indexOf(Buffer.from([0xff, 0xd9]), soi + 2) : -1;
-        if (soi < 0 || eoi < 0) break;
-        jpegs.push(buf.subarray(soi, eoi + 2));
-        buf = buf.subarray(eoi + 2);
-      }
-    }
-    const closedAt = Date.now();
-    await reader.cancel();
+    const { jpegs, closedAt } = await readMjpegFrames(res, 3, 20_000);
     expect(jpegs.length).toBeGreaterThanOrEqual(3);
     const meta = await sharp(jpegs[2]!).metadata();
     expect([meta.format, meta.width]).toEqual(['jpeg', 320]);
