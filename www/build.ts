@@ -10,15 +10,15 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-/** Where the built UI goes (the hub serves it at `/`). */
-export const WWW_DIST = join(HERE, 'dist');
+/** Where the built UI goes (the hub serves it at `/`): `www/dist`, or `$VIGIL_WWW_DIST` (hub/http/web-ui.ts reads it too). */
+export const WWW_DIST = process.env.VIGIL_WWW_DIST || join(HERE, 'dist');
 
 /**
  * Runs `vite build` with the project's config.
  * @throws vite's error (file:line of the problem) when the sources do not build
  */
 export async function buildWww(): Promise<void> {
-  await build({ configFile: join(HERE, 'vite.config.ts'), logLevel: 'warn' });
+  await build({ configFile: join(HERE, 'vite.config.ts'), logLevel: 'warn', build: { outDir: WWW_DIST, emptyOutDir: true } });
 }
 
 const mtime = (p: string): number => (existsSync(p) ? statSync(p).mtimeMs : 0);

@@ -17,8 +17,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Router } from 'express';
 
-/** Where the built UI is: next to the sources, or two levels up from `dist/hub/http`. */
+/**
+ * Where the built UI is: `$VIGIL_WWW_DIST` when set (a build elsewhere, e.g. one per test
+ * run), else next to the sources, or two levels up from `dist/hub/http`.
+ */
 export function webUiDistDir(): string | undefined {
+  if (process.env.VIGIL_WWW_DIST) return existsSync(join(process.env.VIGIL_WWW_DIST, 'index.html')) ? process.env.VIGIL_WWW_DIST : undefined;
   const candidates = ['../../www/dist', '../../../www/dist'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
   return candidates.find((d) => existsSync(join(d, 'index.html')));
 }

@@ -7,33 +7,13 @@
  * session's access token as password.
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
-import { keyed } from 'lit/directives/keyed.js';
 import { api, cookie, get, session, type User } from './api.ts';
 import { bus } from './bus.ts';
-import { NAVIGATE, match, navigate, startRouter, type Route, type RouteDef } from './router.ts';
+import { NAVIGATE, match, navigate, startRouter, type Route } from './router.ts';
+import { PAGES, ROUTES, atLeast, pageOf } from './routes.ts';
 import { shared } from './styles.ts';
 import { applyStoredTheme, currentTheme, setTheme } from './theme.ts';
 import './pages/login.ts';
-import './pages/dashboard.ts';
-import './pages/events.ts';
-import './pages/event-detail.ts';
-import './pages/cameras.ts';
-import './pages/camera.ts';
-
-/** The routes of this slice; later pages add theirs here and to {@link NAV}. */
-export const ROUTES: RouteDef[] = [
-  { name: 'dashboard', pattern: '/' },
-  { name: 'events', pattern: '/events' },
-  { name: 'event', pattern: '/events/:id' },
-  { name: 'cameras', pattern: '/cameras' },
-  { name: 'camera', pattern: '/cameras/:name' },
-];
-const NAV: { name: string; label: string; href: string }[] = [
-  { name: 'dashboard', label: 'Dashboard', href: '/' },
-  { name: 'events', label: 'Events', href: '/events' },
-  { name: 'cameras', label: 'Cameras', href: '/cameras' },
-];
-const TITLES: Record<string, string> = { dashboard: 'Dashboard', events: 'Events', event: 'Event', cameras: 'Cameras', camera: 'Camera', 'not-found': 'Page not found' };
 
 type View = 'loading' | 'setup' | 'login' | 'app' | 'offline';
 
@@ -122,7 +102,7 @@ export class VigilApp extends LitElement {
   };
 
   private updateTitle(): void {
-    const t = this.view === 'app' ? TITLES[this.route.name] ?? 'Vigil' : this.view === 'setup' ? 'Set up' : 'Sign in';
+    const t = this.view === 'app' ? pageOf(this.route.name)?.title ?? 'Page not found' : this.view === 'setup' ? 'Set up' : 'Sign in';
     document.title = `${t} · Vigil`;
   }
 
@@ -191,7 +171,8 @@ export class VigilApp extends LitElement {
 
   private shell(): TemplateResult {
     const r = this.route;
-    const current = r.name === 'event' ? 'events' : r.name === 'camera' ? 'cameras' : r.name;
+    const current = pageOf(r.name)?.section ?? r.name;
+    const nav = PAGES.filter((n) => n.nav && atLeast(this.user?.role, n.minRole ?? 'viewer'));
     const liveLabel = this.busState === 'online' ? 'Live' : this.busState === 'connecting' ? 'Connecting' : 'Offline';
     return html`
       <a class="skip" href="#main" @click=${this.skip}>Skip to main content</a>
@@ -200,28 +181,26 @@ export class VigilApp extends LitElement {
         <button class="menu-button secondary" aria-expanded=${this.menuOpen ? 'true' : 'false'} aria-controls="nav"
           @click=${() => { this.menuOpen = !this.menuOpen; }}>Menu</button>
         <nav id="nav" aria-label="Main" data-open=${this.menuOpen ? 'true' : 'false'}>
-          <ul>${NAV.map((n) => html`<li><a href=${n.href} aria-current=${current === n.name ? 'page' : nothing}>${n.label}</a></li>`)}</ul>
+          <ul>${nav.map((n) => html`<li><a href=${n.pattern} aria-current=${current === n.name ? 'page' : nothing}>${n.nav}</a></li>`)}</ul>
         </nav>
         <span class="spacer"></span>
         <span class="badge ${this.busState === 'online' ? 'ok' : this.busState === 'connecting' ? 'warn' : 'bad'}" id="live-state"
           title="Live updates over MQTT">${liveLabel}</span>
         <button class="secondary" @click=${this.toggleTheme} aria-label=${`Switch to the ${this.theme === 'dark' ? 'light' : 'dark'} theme`}>
           ${this.theme === 'dark' ? 'Light' : 'Dark'} theme</button>
-        <span class="who"><span class="name" id="user-name">${this.user?.username} <span class="muted">(${this.user?.role})</span></span>
+        <span class="who"><a class="name" id="user-name" href="/account" title="Your account">${this.user?.username} <span class="muted">(${this.user?.role})</span></a>
           <button class="secondary" id="logout" @click=${() => this.signOut()}>Sign out</button></span>
       </header>
       <main id="main" tabindex="-1">${this.page(r)}</main>`;
   }
 
   private page(r: Route): TemplateResult {
-    switch (r.name) {
-      case 'dashboard': return html`<vigil-dashboard></vigil-dashboard>`;
-      case 'events': return html`<vigil-events .query=${r.query.toString()}></vigil-events>`;
-      case 'event': return html`<vigil-event-detail .eventId=${r.params.id ?? ''}></vigil-event-detail>`;
-      case 'cameras': return html`<vigil-cameras></vigil-cameras>`;
-      case 'camera': return html`${keyed(r.params.name, html`<vigil-camera .camera=${r.params.name ?? ''}></vigil-camera>`)}`;
-      default: return html`<h1>Page not found</h1><p>There is no page at <code>${r.path}</code>. <a href="/">Go to the dashboard</a>.</p>`;
+    const def = pageOf(r.name);
+    if (!def) return html`<h1>Page not found</h1><p>There is no page at <code>${r.path}</code>. <a href="/">Go to the dashboard</a>.</p>`;
+    if (!atLeast(this.user?.role, def.minRole ?? 'viewer')) {
+      return html`<h1>${def.title}</h1><p role="alert">This page needs the ${def.minRole} role; you are signed in as ${this.user?.role}.</p>`;
     }
+    return def.render(r);
   }
 }
 customElements.define('vigil-app', VigilApp);
