@@ -1,7 +1,7 @@
 /**
- * `<vigil-dashboard>`: a tile per camera the user may see, with its latest picture
- * (the retained JPEG on `vigil/camera/<cam>/snapshot` as it arrives; for a camera that
- * sends none, `/api/cameras/<cam>/latest.jpg` every 5 s), and availability and motion
+ * `<vigil-dashboard>`: a live tile per camera the user may see (`<vigil-live-view
+ * stream="sub">`: MSE of the camera's sub stream, else its latest JPEG every second; a tile
+ * out of view stops streaming), with availability and motion
  * badges from `vigil/camera/<cam>/availability` and `…/motion`; system health from
  * `/api/system` and `/api/health` (every 15 s); the latest ten events from
  * `/api/events?limit=10`, with new and updated ones from `vigil/events` as they happen.
@@ -14,10 +14,10 @@ import { eventFromMessage, mergeEvent } from '../live-events.ts';
 import { shared } from '../styles.ts';
 import type { Camera, EventRecord, SystemInfo } from '../types.ts';
 import { eventTable } from './event-table.ts';
+import './live-view.ts';
 
-interface Tile { availability?: string; motion?: string; image?: string; mqttAt?: number }
+interface Tile { availability?: string; motion?: string }
 
-const POLL_MS = 5_000;
 const HEALTH_MS = 15_000;
 /** The hub stores an event's images when it has stored the event (a few ms; more on a busy hub). */
 const THUMB_DELAY_MS = 1_500;
@@ -49,8 +49,7 @@ export class VigilDashboard extends LitElement {
   static override styles = [shared, css`
     .tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); gap: 12px; list-style: none; padding: 0; margin: 0; }
     .tile { overflow: hidden; }
-    .tile .pic { aspect-ratio: 4 / 3; background: #000; display: grid; place-items: center; color: #ccc; }
-    .tile img { width: 100%; height: 100%; object-fit: contain; display: block; }
+    .tile vigil-live-view { border-radius: 8px 8px 0 0; }
     .tile .meta { padding: 8px 10px; display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
     .tile .meta h3 { margin-right: auto; }
     dl.health { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0; padding: 12px 16px; }
@@ -62,11 +61,10 @@ export class VigilDashboard extends LitElement {
     super.connectedCallback();
     void this.load();
     void this.loadHealth();
-    this.timers.push(setInterval(() => this.pollPictures(), POLL_MS), setInterval(() => void this.loadHealth(), HEALTH_MS));
+    this.timers.push(setInterval(() => void this.loadHealth(), HEALTH_MS));
     this.stops.push(
       bus.on('vigil/camera/+/availability', (t, p) => this.setTile(t, { availability: text(p) })),
       bus.on('vigil/camera/+/motion', (t, p) => this.setTile(t, { motion: text(p) })),
-      bus.on('vigil/camera/+/snapshot', (t, p) => this.onSnapshot(t, p)),
       bus.on('vigil/events', (_t, p) => {
         const e = eventFromMessage(p);
         if (!e || e.false_positive || !this.events) return;
@@ -84,7 +82,6 @@ export class VigilDashboard extends LitElement {
     this.abort.abort();
     for (const s of this.stops) s();
     for (const t of this.timers) clearInterval(t);
-    for (const t of Object.values(this.tiles)) if (t.image?.startsWith('blob:')) URL.revokeObjectURL(t.image);
   }
 
   private async load(): Promise<void> {
@@ -92,7 +89,6 @@ export class VigilDashboard extends LitElement {
       const [cameras, events] = await Promise.all([get<Camera[]>('/api/cameras', this.abort.signal), get<EventRecord[]>('/api/events?limit=10', this.abort.signal)]);
       this.cameras = cameras;
       this.events = events.filter((e) => !e.false_positive);
-      this.pollPictures(true);
     } catch (err) {
       if ((err as Error).name !== 'AbortError') this.error = err instanceof ApiError ? err.message : String(err);
     }
@@ -113,28 +109,6 @@ export class VigilDashboard extends LitElement {
     const cam = topic.split('/')[2];
     if (!cam) return;
     this.tiles = { ...this.tiles, [cam]: { ...this.tiles[cam], ...patch } };
-  }
-
-  private onSnapshot(topic: string, payload: Uint8Array): void {
-    const cam = topic.split('/')[2];
-    if (!cam || payload[0] !== 0xff || payload[1] !== 0xd8) return;
-    const old = this.tiles[cam]?.image;
-    this.setTile(topic, { image: URL.createObjectURL(new Blob([payload as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' })), mqttAt: Date.now() });
-    if (old?.startsWith('blob:')) setTimeout(() => URL.revokeObjectURL(old), 1000);
-  }
-
-  /** `latest.jpg` for cameras that sent no snapshot over MQTT lately (snapshots off, or not yet). */
-  private pollPictures(first = false): void {
-    if (!this.cameras || document.hidden) return;
-    const now = Date.now();
-    const tiles = { ...this.tiles };
-    for (const c of this.cameras) {
-      const t = tiles[c.name] ?? {};
-      if (t.mqttAt && now - t.mqttAt < 2 * POLL_MS) continue;
-      if (!first && t.availability === 'offline') continue;
-      tiles[c.name] = { ...t, image: `/api/cameras/${encodeURIComponent(c.name)}/latest.jpg?t=${now}` };
-    }
-    this.tiles = tiles;
   }
 
   override render() {
@@ -165,11 +139,9 @@ export class VigilDashboard extends LitElement {
     const avail = t.availability ?? this.system?.cameras[c.name]?.availability;
     const motion = t.motion ?? this.system?.cameras[c.name]?.motion;
     return html`<li class="tile card" data-camera=${c.name}>
-      <div class="pic">${t.image
-        ? html`<img src=${t.image} alt=${`Latest picture of ${c.name}`} @error=${() => this.setTile(`vigil/camera/${c.name}`, { image: undefined })}>`
-        : html`<span>No picture yet</span>`}</div>
+      <vigil-live-view camera=${c.name} stream="sub"></vigil-live-view>
       <div class="meta">
-        <h3>${c.name}</h3>
+        <h3><a href=${`/cameras/${encodeURIComponent(c.name)}`}>${c.name}</a></h3>
         <span class="badge ${avail === 'online' ? 'ok' : avail === 'offline' ? 'bad' : 'idle'}" data-badge="availability">${avail ?? 'unknown'}</span>
         <span class="badge ${motion === 'ON' ? 'warn' : 'idle'}" data-badge="motion">${motion === 'ON' ? 'motion' : 'no motion'}</span>
         <a href=${`/events?camera=${encodeURIComponent(c.name)}`} aria-label=${`Events of ${c.name}`}>Events</a>

@@ -8,6 +8,11 @@
  * connecting (a camera without an fMP4 output, e.g. a `file://` source), or when the
  * WebSocket is refused twice before any video. The session cookie authenticates both.
  *
+ * `stream="sub"` asks for the camera's sub stream (the hub serves the main one when the
+ * camera has no distinct sub stream): small tiles use it. While the element is scrolled out
+ * of view or the page is hidden, its socket is closed (nothing decodes unseen); it
+ * reconnects when it shows again.
+ *
  * The element reflects its state for tests and styling: `data-mode` is `mse`, `jpeg` or
  * absent (connecting), and `frames` counts pictures shown (video frames or loaded JPEGs).
  */
@@ -23,8 +28,10 @@ const MAX_LAG_S = 1.0;
 const KEEP_S = 4;
 
 export class VigilLiveView extends LitElement {
-  static override properties = { camera: { type: String }, mode: { state: true }, jpeg: { state: true }, status: { state: true } };
+  static override properties = { camera: { type: String }, stream: { type: String }, mode: { state: true }, jpeg: { state: true }, status: { state: true } };
   declare camera: string;
+  /** `main` (default) or `sub`. */
+  declare stream: 'main' | 'sub';
   declare mode: 'mse' | 'jpeg' | null;
   declare jpeg: string;
   declare status: string;
@@ -40,10 +47,13 @@ export class VigilLiveView extends LitElement {
   private closed = false;
   private timers: ReturnType<typeof setTimeout>[] = [];
   private poll?: ReturnType<typeof setInterval>;
+  private visible = true;
+  private seen?: IntersectionObserver;
 
   constructor() {
     super();
     this.camera = '';
+    this.stream = 'main';
     this.mode = null;
     this.jpeg = '';
     this.status = 'Connecting…';
@@ -70,11 +80,27 @@ export class VigilLiveView extends LitElement {
     if (!MS) { this.startJpeg('no MSE in this browser'); return; }
     this.connect();
     this.timers.push(setInterval(() => this.chase(), 500));
+    this.seen = new IntersectionObserver((entries) => this.setVisible(entries.some((e) => e.isIntersecting)));
+    this.seen.observe(this);
+    document.addEventListener('visibilitychange', this.onVisibility);
+  }
+
+  private readonly onVisibility = (): void => { this.setVisible(this.visible); };
+
+  /** Closes the socket while unseen (scrolled away, or the tab hidden); reconnects when seen. */
+  private setVisible(v: boolean): void {
+    this.visible = v;
+    const showing = v && !document.hidden;
+    if (this.mode === 'jpeg' || this.closed) return;
+    if (!showing && this.ws) { const ws = this.ws; this.ws = null; ws.onclose = null; ws.close(); this.teardown(); this.gotInit = false; this.status = 'Paused while not visible'; }
+    else if (showing && !this.ws) this.connect();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.closed = true;
+    this.seen?.disconnect();
+    document.removeEventListener('visibilitychange', this.onVisibility);
     this.ws?.close();
     this.teardown();
     for (const t of this.timers) clearTimeout(t);
@@ -87,12 +113,13 @@ export class VigilLiveView extends LitElement {
 
   private connect(): void {
     if (this.closed || this.mode === 'jpeg') return;
-    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${this.base}/live`);
+    if (this.ws || !this.visible || document.hidden) return;
+    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${this.base}/live${this.stream === 'sub' ? '?stream=sub' : ''}`);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     ws.onopen = () => {
       this.status = 'Waiting for video…';
-      if (!this.gotInit) this.timers.push(setTimeout(() => { if (!this.gotInit) this.startJpeg('no video stream'); }, NO_INIT_MS));
+      if (!this.gotInit) this.timers.push(setTimeout(() => { if (!this.gotInit && this.ws === ws) this.startJpeg('no video stream'); }, NO_INIT_MS));
     };
     ws.onmessage = (ev: MessageEvent<string | ArrayBuffer>) => {
       if (typeof ev.data === 'string') {
@@ -107,6 +134,7 @@ export class VigilLiveView extends LitElement {
       this.pump();
     };
     ws.onclose = () => {
+      if (this.ws === ws) this.ws = null;
       this.teardown();
       if (this.closed || this.mode === 'jpeg') return;
       if (!this.gotInit && ++this.refused >= 2) { this.startJpeg('live stream refused'); return; }
