@@ -109,7 +109,7 @@ export function createApp(d: AppDeps): Express {
   app.use('/api/auth', authRouter(d.auth, { secureCookies: d.secureCookies }));
   app.use('/api/cameras', liveRouter(d.live));
   app.use('/api/cameras', camerasRouter(d.cameras, d.status, d.auth));
-  app.use('/api/events', eventsRouter(d.events, d.eventStore, d.auth, d.triggers));
+  app.use('/api/events', eventsRouter(d.events, d.eventStore, d.auth, d.triggers, d.recordings.exports));
   app.use('/api', adminRouter(d.auth, d.events));
   app.use('/api', recordingsRouter(d.recordings));
   app.use('/api', wallRouter(d.wall, d.auth));

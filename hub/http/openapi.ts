@@ -91,7 +91,11 @@ export function openApiDocument(version: string): object {
       '/api/exports': { get: { summary: 'Exports and event clips (viewer+)', responses: { 200: json({ type: 'array' }) } }, post: { summary: 'Export {camera, start, end} or {event} (operator+); progress on vigil/recorder/export/<id>', responses: { 202: json({ type: 'object' }, 'Accepted') } } },
       '/api/exports/{id}': { parameters: [idParam], get: { summary: 'One job with progress', responses: { 200: json({ type: 'object' }) } }, delete: { summary: 'Delete (operator+)', responses: { 204: { description: 'Deleted' } } } },
       '/api/exports/{id}/file': { parameters: [idParam], get: { summary: 'The exported MP4, HTTP Range', responses: { 200: { description: 'MP4', content: { 'video/mp4': {} } } } } },
-      '/api/events/{id}': { parameters: [idParam], get: { summary: 'One event', responses: { 200: json({ $ref: '#/components/schemas/Event' }), 404: errResp('unknown event') } } },
+      '/api/events/{id}': {
+        parameters: [idParam],
+        get: { summary: 'One event', responses: { 200: json({ $ref: '#/components/schemas/Event' }), 404: errResp('unknown event') } },
+        delete: { summary: 'Delete an ended event with its snapshot, crop and clip (admin)', responses: { 204: { description: 'deleted' }, 404: errResp('unknown event'), 409: errResp('still in progress') } },
+      },
       '/api/events/{id}/snapshot.jpg': { parameters: [idParam, { name: 'crop', in: 'query', schema: { type: 'string', enum: ['0', '1'] } }], get: { summary: 'Best snapshot with the box drawn (crop=1: the object crop)', responses: { 200: { description: 'JPEG', content: { 'image/jpeg': {} } }, 404: errResp('no snapshot') } } },
       '/api/events/{id}/thumbnail.jpg': { parameters: [idParam], get: { summary: 'The object crop', responses: { 200: { description: 'JPEG', content: { 'image/jpeg': {} } }, 404: errResp('no snapshot') } } },
       '/api/layouts': {

@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { EventStore } from '../services/event-store.ts';
 import type { EventTriggers } from '../services/event-triggers.ts';
+import type { ExportService } from '../services/exports.ts';
 import type { EventsRepo } from '../store/events-repo.ts';
 import type { AuthService } from '../auth/auth-service.ts';
 import { visibleCameras } from '../auth/principal.ts';
@@ -29,11 +30,12 @@ export const eventsQuery = z
  * Builds `/api/events` (mount after `authenticate`): `POST /trigger` (operator+; a synthetic
  * event into the rules engine, 202 with the normalized event), `GET /` (viewer+; {@link eventsQuery},
  * `X-Total-Count`, cut to the principal's cameras), `GET /:id` (viewer+, 404 for cameras not
- * granted), `GET /:id/snapshot.jpg` and `/:id/thumbnail.jpg` (session, key or media token).
+ * granted), `DELETE /:id` (admin, as Frigate's: the row, its snapshot and crop, its event clip;
+ * 409 `conflict` while the event is in progress; 204), `GET /:id/snapshot.jpg` and `/:id/thumbnail.jpg` (session, key or media token).
  * Events are `EventRecord`s with `has_clip` from the event clips (see `events-repo.ts`).
  * @throws nothing itself: failures reach the error middleware as `ApiError` / domain errors
  */
-export function eventsRouter(repo: EventsRepo, store: EventStore, auth: AuthService, triggers: EventTriggers): Router {
+export function eventsRouter(repo: EventsRepo, store: EventStore, auth: AuthService, triggers: EventTriggers, clips: Pick<ExportService, 'deleteClipsOf'>): Router {
   const r = Router();
   // Synthetic events into the rules engine (operators), published on vigil/event/trigger.
   r.post('/trigger', requireRole('operator'), route(async (req, res) => {
@@ -58,6 +60,17 @@ export function eventsRouter(repo: EventsRepo, store: EventStore, auth: AuthServ
     if (!e) throw new ApiError(404, 'not_found', `no event ${req.params.id}`);
     assertCamera(req.principal, e.camera);
     res.json(e);
+  }));
+  r.delete('/:id', requireRole('admin'), route(async (req, res) => {
+    const e = await repo.get(String(req.params.id));
+    if (!e) throw new ApiError(404, 'not_found', `no event ${req.params.id}`);
+    assertCamera(req.principal, e.camera);
+    if (e.end_time === null) throw new ApiError(409, 'conflict', `event ${e.id} is still in progress; delete it once it has ended`);
+    await repo.delete(e.id);
+    await store.deleteImages(e.camera, e.id);
+    const n = await clips.deleteClipsOf(e.id);
+    await auth.activity.record({ actor: req.principal!.name, ip: req.ip ?? null, action: 'event.delete', target: `event:${e.id}`, details: { camera: e.camera, label: e.label, clips: n } });
+    res.status(204).end();
   }));
   const image = (kind: 'snapshot' | 'crop') => route(async (req, res) => {
     if (!req.principal && typeof req.query.token !== 'string') throw new ApiError(401, 'unauthorized', 'log in or pass a media token (?token=)');

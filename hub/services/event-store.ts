@@ -4,7 +4,7 @@
  * Events come validated from the {@link EventFeed}; images that fail their checks are
  * logged and dropped; nothing stored is touched.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../../components/protocol/atomic-write.ts';
 import type { Bus } from '../../components/protocol/bus.ts';
@@ -48,6 +48,11 @@ export class EventStore {
   async readImage(camera: string, id: string, kind: 'snapshot' | 'crop'): Promise<Buffer | undefined> {
     const file = this.imagePath(camera, id, kind); // throws on traversal: never swallowed as 'missing'
     try { return await readFile(file); } catch { return undefined; }
+  }
+
+  /** Deletes an event's snapshot and crop files (missing ones are fine). */
+  async deleteImages(camera: string, id: string): Promise<void> {
+    await Promise.all((['snapshot', 'crop'] as const).map((k) => rm(this.imagePath(camera, id, k), { force: true })));
   }
 
   private onEvent(msg: EventStep): void {

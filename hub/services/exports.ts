@@ -285,6 +285,16 @@ export class ExportService {
     return this.cache.sweep(maxAgeS);
   }
 
+  /**
+   * Deletes the event clips (`kind = 'clip'`) of an event, rows and files; user exports of
+   * its window stay (they are kept until deleted). @returns how many were deleted
+   */
+  async deleteClipsOf(eventId: string): Promise<number> {
+    let n = 0;
+    for (const e of await this.opts.repo.listExports()) if (e.kind === 'clip' && e.event_id === eventId && (await this.delete(e.id))) n++;
+    return n;
+  }
+
   /** The event's clip that has not failed, if any. */
   private async clipOf(eventId: string): Promise<ExportRow | undefined> {
     return (await this.opts.repo.listExports()).find((e) => e.kind === 'clip' && e.event_id === eventId && e.status !== 'failed');

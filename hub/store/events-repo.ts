@@ -65,6 +65,12 @@ export class EventsRepo {
     return r ? toDto(r, (await this.withClip([id])).has(id)) : undefined;
   }
 
+  /** Deletes one event's row. @returns whether there was one */
+  async delete(id: string): Promise<boolean> {
+    const r = await this.ds.getRepository(EventEntity).delete({ id });
+    return (r.affected ?? 0) > 0;
+  }
+
   /** Which of `ids` have a finished event clip (`exports` row, `kind = 'clip'`, `status = 'done'`): one query. */
   private async withClip(ids: string[]): Promise<Set<string>> {
     if (!ids.length) return new Set();
