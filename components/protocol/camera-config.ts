@@ -180,6 +180,8 @@ export type LprConfig = z.infer<typeof lprConfig>;
 export const cameraConfig = z
   .object({
     name: cameraName,
+    /** A name for people (the web UI shows it beside `name`, which stays the id in topics and paths); at most 64 characters. */
+    friendly_name: z.string().trim().max(64).optional(),
     enabled: z.boolean().default(true),
     /**
      * Reserved: what the device is (`camera` | `camera_speaker` | `doorbell`), for the UI
