@@ -67,10 +67,12 @@ export function authRouter(auth: AuthService, opts: { secureCookies: boolean }):
     res.status(204).end();
   }));
 
-  r.get('/me', requireRole('viewer'), (req, res) => {
+  r.get('/me', requireRole('viewer'), route(async (req, res) => {
     const p = req.principal!;
-    res.json({ kind: p.kind, id: p.id, name: p.name, role: p.role, cameras: p.cameras });
-  });
+    // totp_enabled: users only (the account page shows whether two-factor sign-in is on).
+    const totp = p.kind === 'user' ? { totp_enabled: Boolean((await auth.users.byId(p.id))?.totp_enabled) } : {};
+    res.json({ kind: p.kind, id: p.id, name: p.name, role: p.role, cameras: p.cameras, ...totp });
+  }));
 
   const userOnly = (req: Request) => {
     if (req.principal?.kind !== 'user') throw new ApiError(403, 'forbidden', 'TOTP belongs to user accounts');

@@ -32,7 +32,8 @@ export const RESERVED_PREFIXES = ['/api', '/mqtt', '/live', '/kiosk', '/rules', 
 
 /** True when `path` is under one of {@link RESERVED_PREFIXES} (`/live.html`, `/rules/x`, `/api`). */
 export function isReserved(path: string): boolean {
-  return RESERVED_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`) || (path.startsWith(p) && /^[.\-_]/.test(path.slice(p.length))));
+  // `/api` is only `/api` and `/api/…`: the page `/api-keys` (API keys and devices) is the web UI's.
+  return RESERVED_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`) || (p !== '/api' && path.startsWith(p) && /^[.\-_]/.test(path.slice(p.length))));
 }
 
 /** One year, the longest `max-age` caches honour (RFC 9111 advice; hashed names never change content). */
