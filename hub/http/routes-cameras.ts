@@ -1,11 +1,12 @@
-/** `/api/cameras` — CRUD of cameras (the seed's devices), feature control, and each camera's latest frame. */
+/** `/api/cameras` — CRUD of cameras (the seed's devices), a connection test of a stream URL, feature control, and each camera's latest frame. */
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { AuthService } from '../auth/auth-service.ts';
 import { canSeeCamera } from '../auth/principal.ts';
 import type { CameraService } from '../services/camera-service.ts';
 import type { SystemStatus } from '../services/system-status.ts';
-import { invalidFromZod } from '../errors.ts';
+import { invalidFromZod, parseWith } from '../errors.ts';
+import { probeStream, streamProbeInput } from '../services/stream-probe.ts';
 import { ApiError, route } from './errors.ts';
 import { assertCamera, authorizeMedia, requireRole } from './auth.ts';
 
@@ -23,6 +24,14 @@ export function camerasRouter(cameras: CameraService, status: SystemStatus, auth
     const cam = await cameras.create(req.body);
     await auth.activity.record({ ...who(req), action: 'camera.create', target: `camera:${cam.name}`, details: req.body as Record<string, unknown> });
     res.status(201).json(cam);
+  }));
+  // Before any `/:name` route: a connection test of a stream URL (ffprobe), nothing stored.
+  r.post('/probe', admin, route(async (req, res) => {
+    const body = parseWith(streamProbeInput, req.body ?? {});
+    const source = cameras.checkSource(body.url, body.username, body.password);
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    res.json(await probeStream({ ...source, timeoutMs: body.timeout_ms, signal: gone.signal }));
   }));
   r.get('/:name', viewer, route(async (req, res) => {
     assertCamera(req.principal, name(req));

@@ -66,6 +66,8 @@ export interface LinkStatus {
   ptz_enabled: boolean;
   /** The device has a PTZ profile (known once connected). */
   ptz: boolean;
+  /** Names of the PTZ presets (GetPresets at each login, with `ptz_enabled` and a PTZ profile; the last list read stays while disconnected). */
+  presets: string[];
   /** Relay tokens → `ON`/`OFF`, or null until an event or a set tells. */
   relays: Record<string, 'ON' | 'OFF' | null>;
   /** A pull-point subscription is live. */
@@ -111,7 +113,7 @@ export class CameraLink {
     private readonly timing: LinkTiming = DEFAULT_TIMING,
   ) {
     this.st = {
-      url: login.url, state: 'connecting', connected: false, connected_since: null, device: null, events_enabled: features.events, ptz_enabled: features.ptz, ptz: false,
+      url: login.url, state: 'connecting', connected: false, connected_since: null, device: null, events_enabled: features.events, ptz_enabled: features.ptz, ptz: false, presets: [],
       relays: {}, subscribed: false, subscriptions: 0, resubscribes: 0, renewals: 0, events_received: 0, events_dropped: 0, last_event: null, last_event_topic: null,
       errors: 0, last_error: null, last_error_at: null, next_retry_at: null,
     };
@@ -213,6 +215,10 @@ export class CameraLink {
     this.session = session;
     this.relayOutputs = await session.relayOutputs().catch((err: Error) => { this.fail(classify(err), 'GetRelayOutputs failed'); return []; });
     for (const r of this.relayOutputs) this.st.relays[r.token] ??= null;
+    const ptzProfile = this.features.ptz ? session.ptzProfile : undefined;
+    if (ptzProfile) {
+      this.st.presets = await session.presets(ptzProfile.token).then((ps) => ps.map((p) => p.name), (err: Error) => { this.fail(classify(err), 'GetPresets failed'); return this.st.presets; });
+    }
     Object.assign(this.st, { state: 'connected', connected: true, connected_since: Date.now(), device: session.info, ptz: Boolean(session.ptzProfile) });
     this.logger.info({ camera: this.camera, device: session.info, profiles: session.profiles.length, relays: this.relayOutputs.length }, 'ONVIF device connected');
   }

@@ -65,6 +65,23 @@ export class CameraService {
   /** One camera (credentials removed). @throws NotFound */
   async get(name: string): Promise<PublicCamera> { return toPublic(await this.require(name)); }
 
+  /**
+   * Checks one stream URL exactly as a camera's path slot is checked (rtsp://, rtsps:// or
+   * file://, no spaces, a valid URL, `file://` inside the allowed roots) and moves inline
+   * `user:pass@` out of it (given `username`/`password` win), for a connection test.
+   * @returns the URL without credentials, and the credentials
+   * @throws InvalidInput on field `url` (or `username`/`password` when those are wrong)
+   */
+  checkSource(url: unknown, username?: string, password?: string): { url: string; username?: string; password?: string } {
+    try {
+      const cam = this.check(parseCamera({ name: 'probe', paths: { detect: url }, username, password }));
+      return { url: cam.paths.detect!, username: cam.username, password: cam.password };
+    } catch (err) {
+      if (!(err instanceof InvalidInput) || (err.field && err.field !== 'paths.detect')) throw err;
+      throw new InvalidInput(err.message.replaceAll('paths.detect', 'url'), 'url');
+    }
+  }
+
 
   /**
    * Creates a camera from a REST body. Inline `user:pass@` in URLs moves to username/password.
@@ -116,7 +133,14 @@ export class CameraService {
   private check(cam: CameraConfig): CameraConfig {
     for (const [slot, url] of Object.entries(cam.paths)) {
       if (typeof url !== 'string' || !/^file:/i.test(url)) continue;
-      if (!insideRoots(fileURLToPath(url), this.fileRoots)) {
+      let path: string;
+      try {
+        path = fileURLToPath(url);
+      } catch (err) {
+        // A host other than localhost, an encoded `/`: Node says why.
+        throw new InvalidInput(`paths.${slot}: ${(err as Error).message}`, `paths.${slot}`);
+      }
+      if (!insideRoots(path, this.fileRoots)) {
         throw new InvalidInput(`paths.${slot}: file:// URLs must point into ${this.fileRoots.join(', ') || '(no allowed directory)'}`, `paths.${slot}`);
       }
     }

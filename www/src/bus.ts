@@ -10,7 +10,7 @@
  * they call the function it returns; the subscription is shared and dropped with the last
  * listener.
  */
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type ISubscriptionMap, type MqttClient } from 'mqtt';
 import { topicMatches } from '../../components/protocol/topics.ts';
 import { session } from './api.ts';
 
@@ -92,17 +92,33 @@ class LiveBus extends EventTarget {
       this.listeners.set(filter, set);
     }
     set.add(listener);
-    // Subscribing again to a filter already held makes the broker send its retained messages again, for the new listener.
-    if (this.client?.connected) this.client.subscribe(filter, { qos: 0 });
+    // Subscribing again to a filter already held makes the broker send its retained messages again, for the new listener
+    // (`resubscribe`: mqtt.js otherwise skips a filter it holds, e.g. one whose unsubscribe below is still pending).
+    if (this.client?.connected) this.client.subscribe({ [filter]: { qos: 0 }, resubscribe: true } as ISubscriptionMap);
     return () => {
       const s = this.listeners.get(filter);
       if (!s) return;
       s.delete(listener);
       if (s.size === 0) {
         this.listeners.delete(filter);
-        if (this.client?.connected) this.client.unsubscribe(filter);
+        // Unsubscribe a moment later, and only if no listener came back: a page change drops the old page's
+        // listeners just before the new page adds its own, and an UNSUBSCRIBE sent right before a SUBSCRIBE of the
+        // same filter can be handled after it by the broker (aedes handles the packets of one read concurrently),
+        // which would leave the new page without the subscription.
+        setTimeout(() => { if (!this.listeners.has(filter) && this.client?.connected) this.client.unsubscribe(filter); }, 0);
       }
     };
+  }
+
+  /**
+   * Publishes a command (QoS 1, not retained) with the user's rights — e.g. `STOP` on
+   * `vigil/camera/<cam>/ptz`. Check the user's role first: the broker closes the connection
+   * of a client that publishes where its ACL says no (mqtt.js then reconnects).
+   * @throws Error `not connected` while the connection is down, or mqtt.js's error
+   */
+  async publish(topic: string, payload: string): Promise<void> {
+    if (!this.client?.connected) throw new Error('not connected to the hub’s MQTT broker');
+    await this.client.publishAsync(topic, payload, { qos: 1, retain: false });
   }
 
   /** Ends the connection (logout). Listeners stay registered for the next connect. */

@@ -15,6 +15,7 @@ import type { EventRecord } from '../types.ts';
 import { FEATURES, type CameraRow, type Feature } from './cameras.ts';
 import { eventTable } from './event-table.ts';
 import './live-view.ts';
+import './camera-ptz.ts';
 
 const LABELS: Record<Feature, string> = { detect: 'Detection', record: 'Recording', snapshots: 'Snapshots' };
 
@@ -113,6 +114,7 @@ export class VigilCamera extends LitElement {
     const avail = this.availability || 'unknown';
     return html`
       <h1>Camera ${this.camera} <span class="badge ${avail === 'online' ? 'ok' : avail === 'offline' ? 'bad' : 'idle'}" id="availability">${avail}</span></h1>
+      <p><a id="recordings-link" href=${`/recordings?camera=${this.enc}`}>Recordings</a>${session.user?.role === 'admin' ? html` · <a id="edit-link" href=${`/cameras/${this.enc}/edit`}>Edit</a> · <a id="zones-link" href=${`/cameras/${this.enc}/zones`}>Zones and masks</a>` : nothing}</p>
       ${this.error ? html`<p class="form-error" role="alert">${this.error}</p>` : nothing}
       <div class="top">
         <section aria-labelledby="live-h">
@@ -133,6 +135,7 @@ export class VigilCamera extends LitElement {
             })}
             ${this.canControl ? nothing : html`<p class="muted">Operators and admins can switch these.</p>`}
           </fieldset>
+          <vigil-camera-ptz .camera=${this.camera}></vigil-camera-ptz>
         </section>
       </div>
       <section aria-labelledby="ev-h">

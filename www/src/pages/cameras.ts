@@ -7,14 +7,17 @@
  * the field it names, e.g. `paths.detect`) and a Delete button per camera that asks
  * for confirmation in a dialog (`DELETE /api/cameras/<name>`).
  *
- * The hub has no connection test for plain RTSP URLs yet (only `POST /api/onvif/probe` for
- * ONVIF devices), so the form cannot show codec, resolution and fps before creating.
+ * Each stream URL field has a "Test connection" button (`<vigil-camera-probe>`,
+ * cameras-probe.ts: `POST /api/cameras/probe`), and `<vigil-cameras-onvif>`
+ * (cameras-onvif.ts) adds ONVIF cameras found by discovery.
  */
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { ApiError, api, get, session } from '../api.ts';
 import { bus } from '../bus.ts';
 import { shared } from '../styles.ts';
 import type { Camera, SystemInfo } from '../types.ts';
+import './cameras-probe.ts';
+import './cameras-onvif.ts';
 
 /** The three switchable features the pages show. */
 export const FEATURES = ['detect', 'record', 'snapshots'] as const;
@@ -169,7 +172,7 @@ export class VigilCameras extends LitElement {
       ${this.cameras === null ? html`<p aria-busy="true">Loading cameras…</p>`
         : this.cameras.length === 0 ? html`<p class="muted" id="no-cameras">No camera yet.</p>`
         : html`<div class="card list">${this.table(this.cameras)}</div>`}
-      ${this.isAdmin ? this.addForm() : nothing}
+      ${this.isAdmin ? html`${this.addForm()}<vigil-cameras-onvif @camera-added=${(e: CustomEvent<{ name: string }>) => { this.message = `Camera ${e.detail.name} added.`; void this.load(); }}></vigil-cameras-onvif>` : nothing}
       <dialog aria-labelledby="del-h" @close=${() => { this.confirming = ''; }}>
         <h2 id="del-h">Delete camera ${this.confirming}?</h2>
         <p>Its configuration is removed and it stops within 2 s. Stored events and recordings stay.</p>
@@ -219,6 +222,7 @@ export class VigilCameras extends LitElement {
       <input id=${id} name=${f.id} type=${f.type ?? 'text'} autocomplete=${f.type === 'password' ? 'new-password' : 'off'} spellcheck="false"
         ?required=${f.required} aria-invalid=${err ? 'true' : 'false'} aria-describedby=${described || nothing}>
       ${err ? html`<span class="field-error" id=${`${id}-error`}>${err}</span>` : nothing}
+      ${f.api.startsWith('paths.') ? html`<vigil-camera-probe for=${id} label=${f.label}></vigil-camera-probe>` : nothing}
     </div>`;
   }
 }
