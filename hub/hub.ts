@@ -16,7 +16,7 @@ import { Topics } from '../components/protocol/topics.ts';
 import type { Component, ComponentContext } from '../components/protocol/component.ts';
 import { cameraConfig, liveStreamUrls } from '../components/protocol/camera-config.ts';
 import type { VigilConfig } from '../components/protocol/config/schema.ts';
-import { redactUrl } from '../components/protocol/log.ts';
+import { logTailOf, redactUrl, type LogTail } from '../components/protocol/log.ts';
 import { CameraComponent } from '../components/camera/index.ts';
 import { DetectorComponent, detectorOptions } from '../components/detector/index.ts';
 import { EmbeddedBroker } from './broker/broker.ts';
@@ -50,11 +50,25 @@ import { BusLiveSource } from './live/live-over-bus.ts';
 import { RulesEngine, type RulesAccess } from './rules/node-red.ts';
 import { ServiceGraph, step, type HubService } from './service.ts';
 import { VERSION } from './version.ts';
-import { homeAssistantService } from './ha/index.ts';
+import { homeAssistantService, type HomeAssistantStep } from './ha/index.ts';
+import { MetricsHistory } from './services/metrics-history.ts';
+import { SettingsService } from './services/settings.ts';
 import { bridgeService } from './bridge/index.ts';
 
 /** Name of the demo camera created when none is configured. */
 export const DEMO_CAMERA = 'demo';
+
+/** How the hub was started, beyond its configuration. */
+export interface HubOptions {
+  /** The YAML file the configuration came from: the settings page writes changes into it (without one, settings are read-only). */
+  configFile?: string;
+  /** The environment the configuration was loaded with (its `VIGIL_*` overrides lock keys on the settings page); default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Sampling interval of the metrics history (`/api/system/metrics`), ms; default 5000. */
+  metricsIntervalMs?: number;
+  /** The log tail for `/api/system/logs`; default the logger's own ({@link logTailOf}). */
+  logTail?: LogTail;
+}
 
 export class Hub {
   readonly topics: Topics;
@@ -92,8 +106,10 @@ export class Hub {
   private heads!: HeadService;
   private http?: HubHttpServer;
   private rules?: RulesEngine;
+  private metrics!: MetricsHistory;
+  private ha?: HomeAssistantStep;
 
-  constructor(readonly config: VigilConfig, private readonly logger: Logger) {
+  constructor(readonly config: VigilConfig, private readonly logger: Logger, private readonly opts: HubOptions = {}) {
     this.topics = new Topics(config.mqtt.prefix, config.homeassistant.discovery_prefix);
     this.dataDir = resolve(config.data_dir);
     this.recordingsRoot = resolve(config.recordings.root ?? join(this.dataDir, 'recordings'));
@@ -152,6 +168,11 @@ export class Hub {
         await this.status.start();
         await new ComponentWatch(this.bus!, topics, child('components')).start();
       }),
+      // The last hour of CPU, memory, inference time and camera fps for /api/system/metrics.
+      step('metrics', () => {
+        this.metrics = new MetricsHistory(this.status, this.opts.metricsIntervalMs);
+        this.metrics.start();
+      }, () => this.metrics.stop()),
       step('events', async () => {
         this.feed = new EventFeed(this.bus!, topics, child('events'));
         this.eventStore = new EventStore(this.eventsRepo, this.feed, this.bus!, topics, join(this.dataDir, 'snapshots'), child('events'));
@@ -210,7 +231,7 @@ export class Hub {
       }, stop: () => this.onvif.stop(), status: () => ({ ...this.onvif.status() }) },
       this.httpService(),
       // Stats on vigil/hub/stats and Home Assistant discovery (after HTTP: configuration_url needs the port).
-      homeAssistantService(() => ({
+      this.ha = homeAssistantService(() => ({
         config, bus: this.bus!, topics, logger: child('ha'), version: VERSION, httpPort: this.httpPort,
         cameras: () => this.cameras!.list(), wall: this.wall, heads: this.heads, onEvent: (n, fn) => this.feed.on(n, fn),
         components: () => this.status.components, eventsSince: async (after) => (await this.eventsRepo.query({ after, limit: 1, offset: 0 })).total,
@@ -249,6 +270,7 @@ export class Hub {
         recordings: { repo: rec.repo, exports: rec.exports, auth, root: this.recordingsRoot, events: this.eventsRepo },
         system: async () => this.systemReport(),
         health: () => this.healthProblem(),
+        systemRoutes: { metrics: this.metrics, logs: this.opts.logTail ?? logTailOf(logger), settings: this.settingsService() },
       });
       this.http = new HubHttpServer(app);
       if (this.broker && config.mqtt.websocket) this.broker.attachWebSocket(this.http.server);
@@ -334,6 +356,18 @@ export class Hub {
     };
   }
 
+  /** The settings page's service: writes `opts.configFile`, applies retention, log level and Home Assistant live. */
+  private settingsService(): SettingsService {
+    return new SettingsService({
+      config: this.config, file: this.opts.configFile, env: this.opts.env ?? process.env, logger: this.logger.child({ module: 'settings' }),
+      apply: {
+        retention: (limits) => this.recordings.sweeper.update(limits),
+        logLevel: (level) => { this.logger.level = level; },
+        homeassistant: async () => { await this.ha?.reconfigure(); },
+      },
+    });
+  }
+
   /** Why the hub is not ready (`/api/health` 503, bridge `health`), or null. */
   private healthProblem(): string | null {
     return this.bus?.connected ? (this.ds.isInitialized ? null : 'database closed') : 'not connected to the MQTT broker';
@@ -344,9 +378,12 @@ export class Hub {
     const { config, status } = this;
     // Per-camera figures of the detector (frames received, dropped, detected, skipped, inferences), wherever it runs.
     const detection = (status.components.get('detector')?.state?.cameras ?? {}) as Record<string, unknown>;
+    const mem = process.memoryUsage();
     return {
       version: VERSION,
       uptime_s: (Date.now() - this.started) / 1000,
+      // The hub process (admins only): CPU % of one core over the last metrics interval, memory in bytes.
+      process: { cpu_percent: this.metrics?.latest?.cpu_percent ?? null, rss_bytes: mem.rss, heap_bytes: mem.heapUsed },
       mqtt: { embedded: !config.mqtt.url, url: config.mqtt.url ? redactUrl(config.mqtt.url) : undefined, port: this.mqttPort || undefined, connected: this.bus?.connected ?? false, clients: this.broker?.clients },
       components: {
         ...Object.fromEntries(status.components),

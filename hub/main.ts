@@ -9,8 +9,9 @@ import { Hub } from './hub.ts';
 
 async function main(): Promise<void> {
   let config;
+  const file = configPath();
   try {
-    config = loadConfig({ file: configPath() });
+    config = loadConfig({ file });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -18,8 +19,10 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger({ level: config.log.level });
-  const hub = new Hub(config, logger);
+  // The last 1000 lines are kept for the web UI's logs tail (/api/system/logs).
+  const logger = createLogger({ level: config.log.level, tail: 1000 });
+  // The settings page writes changes into the same file.
+  const hub = new Hub(config, logger, { configFile: file });
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;

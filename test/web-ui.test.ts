@@ -8,7 +8,7 @@
  * page: an axe-core scan with no serious or critical violation, no console error, and a
  * screenshot at 1280×800 and 390×844 under test-artifacts/web-ui/.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { generate } from 'otplib';
@@ -40,15 +40,15 @@ async function newPage(viewport: { width: number; height: number }): Promise<{ c
 
 
 /** Publishes an event as the detector does: images first (the hub holds them until the row exists), then the event. */
-async function publishEvent(id: string, label: string, startTime: number, opts: { zones?: string[] } = {}): Promise<void> {
+async function publishEvent(id: string, label: string, startTime: number, opts: { zones?: string[]; open?: boolean } = {}): Promise<void> {
   await pub.publishAsync(`vigil/events/${id}/snapshot`, JPEG, { qos: 1 });
   await pub.publishAsync(`vigil/events/${id}/crop`, JPEG, { qos: 1 });
   const state = {
     id, camera: 'yard', frame_time: startTime, label, sub_label: null, score: 0.82, top_score: 0.84, false_positive: false,
-    start_time: startTime, end_time: startTime + 4, box: [100, 100, 200, 300], area: 20000, ratio: 0.5,
+    start_time: startTime, end_time: opts.open ? null : startTime + 4, box: [100, 100, 200, 300], area: 20000, ratio: 0.5,
     current_zones: [], entered_zones: opts.zones ?? [], has_snapshot: true, has_clip: false,
   };
-  await pub.publishAsync('vigil/events', JSON.stringify({ type: 'end', before: state, after: state }), { qos: 1 });
+  await pub.publishAsync('vigil/events', JSON.stringify({ type: opts.open ? 'new' : 'end', before: state, after: state }), { qos: 1 });
 }
 
 beforeAll(async () => {
@@ -177,6 +177,42 @@ it('walks through setup, sign-in, dashboard and events', async () => {
   }
   expect(await page.locator('#facts').textContent()).toContain('driveway');
   await audit(page, 'event');
+
+  // ---- the timeline view, a live event into it, download and delete ----------------------
+  await page.goto(`${h.baseUrl}/events?label=person&view=timeline`);
+  await expect.poll(() => page.locator('li[data-event]').count(), { timeout: 10_000 }).toBe(2);
+  expect(await page.getByRole('link', { name: 'Timeline' }).getAttribute('aria-current')).toBe('page');
+  const extra = `${now + 5}.0-per3`;
+  await publishEvent(extra, 'person', now + 5);
+  await page.locator(`li[data-event="${extra}"]`).waitFor({ timeout: 10_000 });
+  expect(await page.locator('li[data-event]').first().getAttribute('data-event')).toBe(extra);
+  expect(await page.locator('#events-count').textContent()).toBe('Events 1–3 of 3');
+  await expect.poll(() => page.locator(`li[data-event="${extra}"] img`).count(), { timeout: 5_000 }).toBe(1);
+  await audit(page, 'events-timeline');
+  await page.locator(`li[data-event="${extra}"] a`).click();
+  await page.getByRole('heading', { name: 'person on yard', level: 1 }).waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download the snapshot' }).click()]);
+  expect(download.suggestedFilename()).toBe(`yard-person-${extra}.jpg`);
+  expect(readFileSync(await download.path())).toEqual(readFileSync(join(h.dataDir, 'snapshots', 'yard', `${extra}.jpg`)));
+  await page.getByRole('button', { name: 'Delete the event' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  expect((await page.request.get(`${h.baseUrl}/api/events/${extra}`)).status()).toBe(200);
+  await page.getByRole('button', { name: 'Delete the event' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.getByRole('heading', { name: 'Events', level: 1 }).waitFor();
+  expect((await page.request.get(`${h.baseUrl}/api/events/${extra}`)).status()).toBe(404);
+  expect(existsSync(join(h.dataDir, 'snapshots', 'yard', `${extra}.jpg`))).toBe(false);
+  await expect.poll(() => page.locator('#events-count').textContent()).toBe('Events 1–4 of 4');
+  // An event in progress cannot be deleted (409); once ended it can.
+  const openId = `${now + 6}.0-per4`;
+  await publishEvent(openId, 'person', now + 6, { open: true });
+  await expect.poll(async () => (await api(h.baseUrl, 'GET', `/api/events/${openId}`, undefined, auth())).status, { timeout: 10_000 }).toBe(200);
+  const refused = await api(h.baseUrl, 'DELETE', `/api/events/${openId}`, undefined, auth());
+  expect([refused.status, refused.body.error.code]).toEqual([409, 'conflict']);
+  await publishEvent(openId, 'person', now + 6);
+  await expect.poll(async () => (await api(h.baseUrl, 'GET', `/api/events/${openId}`, undefined, auth())).body.end_time, { timeout: 10_000 }).not.toBeNull();
+  expect((await api(h.baseUrl, 'DELETE', `/api/events/${openId}`, undefined, auth())).status).toBe(204);
+  expect((await api(h.baseUrl, 'GET', `/api/events/${openId}`, undefined, auth())).status).toBe(404);
   await ctx.close();
 
   // ---- the same pages on a phone: the nav behind the menu button -------------------------

@@ -18,7 +18,15 @@ export const WWW_DIST = process.env.VIGIL_WWW_DIST || join(HERE, 'dist');
  * @throws vite's error (file:line of the problem) when the sources do not build
  */
 export async function buildWww(): Promise<void> {
-  await build({ configFile: join(HERE, 'vite.config.ts'), logLevel: 'warn', build: { outDir: WWW_DIST, emptyOutDir: true } });
+  // Production builds of the dependencies (lit's dev build warns in the console): vite picks the
+  // `development` export condition whenever NODE_ENV is not `production` (vitest sets `test`).
+  const env = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ configFile: join(HERE, 'vite.config.ts'), logLevel: 'warn', mode: 'production', build: { outDir: WWW_DIST, emptyOutDir: true } });
+  } finally {
+    if (env === undefined) delete process.env.NODE_ENV; else process.env.NODE_ENV = env;
+  }
 }
 
 const mtime = (p: string): number => (existsSync(p) ? statSync(p).mtimeMs : 0);

@@ -25,9 +25,23 @@ export class Topics {
    * @param discoveryPrefix Home Assistant's discovery prefix (HA's default `homeassistant`)
    * @throws Error when either is not a valid topic segment
    */
-  constructor(readonly prefix = 'vigil', readonly discoveryPrefix = 'homeassistant') {
+  constructor(readonly prefix = 'vigil', discoveryPrefix = 'homeassistant') {
     seg(prefix, 'prefix');
-    seg(discoveryPrefix, 'discovery prefix');
+    this.haPrefix = seg(discoveryPrefix, 'discovery prefix');
+  }
+
+  private haPrefix: string;
+
+  /** Home Assistant's discovery prefix (`homeassistant.discovery_prefix`). */
+  get discoveryPrefix(): string { return this.haPrefix; }
+
+  /**
+   * Changes the discovery prefix (the hub's settings, applied live): every topic, filter
+   * and ACL decision built from this object follows.
+   * @throws Error when it is not a valid topic segment
+   */
+  setDiscoveryPrefix(discoveryPrefix: string): void {
+    this.haPrefix = seg(discoveryPrefix, 'discovery prefix');
   }
 
   /** `vigil/hub/availability` — `online`/`offline`, retained, the hub's last will. */

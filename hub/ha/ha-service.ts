@@ -74,6 +74,7 @@ export class HaDiscoveryService {
     this.unlisten = this.d.onWallChange(() => this.schedule());
     await bus.subscribe(topics.sub.cameraConfigs(), () => this.schedule());
     await bus.subscribe(topics.sub.cameraFeatureStates(), (topic, payload) => {
+      if (this.stopped) return;
       if (payload.length) this.featureStates.set(topic, payload);
       else this.featureStates.delete(topic);
     });
@@ -91,6 +92,22 @@ export class HaDiscoveryService {
     clearTimeout(this.birth);
     this.unlisten?.();
     await this.running;
+  }
+
+  /**
+   * Stops, then clears every config it published or saw under the hub's node (discovery
+   * turned off, or moved to another prefix by the settings): Home Assistant removes the
+   * entities. Nothing is cleared while another reconcile is running: it is awaited first.
+   */
+  async retire(): Promise<void> {
+    await this.stop();
+    const topics = new Set([...this.wanted.keys(), ...this.onBroker.keys()]);
+    for (const topic of topics) {
+      this.d.bus.publishState(topic, '');
+      this.stats.removed++;
+    }
+    this.wanted = new Map();
+    this.onBroker.clear();
   }
 
   /** Rebuilds and publishes soon (changes arriving together are published once). */
@@ -126,9 +143,10 @@ export class HaDiscoveryService {
 
   /** A config under the hub's node, retained or live: tracked, and cleared when not wanted. */
   private onConfig(topic: string, payload: string): void {
+    if (this.stopped) return; // a stopped service's subscription stays on the shared bus client
     if (payload) this.onBroker.set(topic, payload);
     else this.onBroker.delete(topic);
-    if (payload && !this.wanted.has(topic) && !this.stopped) {
+    if (payload && !this.wanted.has(topic)) {
       this.d.logger.info({ topic }, 'clearing a Home Assistant config the hub no longer has');
       this.d.bus.publishState(topic, '');
       this.stats.removed++;

@@ -2,7 +2,8 @@
  * The hub's Home Assistant step. With `homeassistant.enabled` (the default): the stats
  * publisher (`vigil/hub/stats`), the detection-event relay (`vigil/camera/<cam>/<label>/event`)
  * and the discovery service. With it off, the discovery service only clears the hub's
- * retained configs.
+ * retained configs. The settings page changes `homeassistant.*` live through
+ * {@link HomeAssistantStep.reconfigure}.
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -48,38 +49,76 @@ export function hubBaseUrl(config: HomeAssistantDeps['config'], port: number): s
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
 }
 
+/** The Home Assistant step, with {@link HomeAssistantStep.reconfigure} for the settings page. */
+export interface HomeAssistantStep extends HubService {
+  /**
+   * Applies changed `homeassistant.*` settings (already in `config`) live: the discovery
+   * publisher restarts; turned off, or moved to another prefix, it first clears every config
+   * it published (Home Assistant removes the entities) and the hub's topics take the new
+   * prefix (the broker's ACL follows them); turned on, the stats and event relay start.
+   */
+  reconfigure(): Promise<void>;
+}
+
 /** The hub's service step (optional: a failure is logged and the hub runs on). */
-export function homeAssistantService(deps: () => HomeAssistantDeps): HubService {
+export function homeAssistantService(deps: () => HomeAssistantDeps): HomeAssistantStep {
   let stats: HubStats | undefined;
+  let statsRunning = false;
   let discovery: HaDiscoveryService | undefined;
+  let relaying = false;
+  let relayRegistered = false;
+
+  /** Starts what `config.homeassistant` asks for (the stats and relay only when enabled). */
+  const startParts = async (d: HomeAssistantDeps): Promise<void> => {
+    const { bus, topics, logger, config } = d;
+    const enabled = config.homeassistant.enabled;
+    if (enabled && !statsRunning) {
+      stats ??= new HubStats({ bus, topics, logger, components: d.components, eventsSince: d.eventsSince });
+      await stats.start();
+      statsRunning = true;
+    } else if (!enabled && statsRunning) {
+      stats?.stop();
+      statsRunning = false;
+    }
+    if (enabled && !relayRegistered) {
+      // Registered once (the feed has no removal); `relaying` switches it.
+      const relay = detectionEventRelay(bus, topics, logger);
+      d.onEvent('home assistant events', (e) => (relaying ? relay(e) : undefined));
+      relayRegistered = true;
+    }
+    relaying = enabled;
+    discovery = new HaDiscoveryService({
+      bus, topics, logger, enabled,
+      ctx: { topics, version: d.version, baseUrl: hubBaseUrl(config, d.httpPort) },
+      model: async () => ({ cameras: await d.cameras(), layouts: await d.wall.layouts(), kiosks: await d.wall.kiosks(), heads: d.heads?.list().map((h) => h.info) ?? [] }),
+      onWallChange: (fn) => {
+        const offWall = d.wall.onChange(fn);
+        const offHeads = d.heads?.onChange(fn);
+        return () => { offWall(); offHeads?.(); };
+      },
+      republishStats: async () => { await stats?.publish(); },
+    });
+    await discovery.start();
+  };
+
   return {
     name: 'homeassistant',
     required: false,
-    start: async () => {
+    start: () => startParts(deps()),
+    reconfigure: async () => {
       const d = deps();
-      const { bus, topics, logger, config } = d;
-      const enabled = config.homeassistant.enabled;
-      if (enabled) {
-        stats = new HubStats({ bus, topics, logger, components: d.components, eventsSince: d.eventsSince });
-        await stats.start();
-        d.onEvent('home assistant events', detectionEventRelay(bus, topics, logger));
-      }
-      discovery = new HaDiscoveryService({
-        bus, topics, logger, enabled,
-        ctx: { topics, version: d.version, baseUrl: hubBaseUrl(config, d.httpPort) },
-        model: async () => ({ cameras: await d.cameras(), layouts: await d.wall.layouts(), kiosks: await d.wall.kiosks(), heads: d.heads?.list().map((h) => h.info) ?? [] }),
-        onWallChange: (fn) => {
-          const offWall = d.wall.onChange(fn);
-          const offHeads = d.heads?.onChange(fn);
-          return () => { offWall(); offHeads?.(); };
-        },
-        republishStats: async () => { await stats?.publish(); },
-      });
-      await discovery.start();
+      const ha = d.config.homeassistant;
+      const moved = d.topics.discoveryPrefix !== ha.discovery_prefix;
+      if (moved || !ha.enabled) await discovery?.retire();
+      else await discovery?.stop();
+      if (moved) d.topics.setDiscoveryPrefix(ha.discovery_prefix);
+      await startParts(d);
+      d.logger.info({ enabled: ha.enabled, discovery_prefix: ha.discovery_prefix }, 'Home Assistant discovery reconfigured');
     },
     stop: async () => {
       await discovery?.stop();
       stats?.stop();
+      statsRunning = false;
     },
     status: () => ({ ...(discovery?.stats ?? {}) }),
   };

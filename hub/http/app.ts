@@ -34,6 +34,7 @@ import { onvifRouter } from './routes-onvif.ts';
 import type { OnvifService } from '../onvif/onvif-service.ts';
 import { facesRouter } from './routes-faces.ts';
 import { headsRouter } from './routes-heads.ts';
+import { systemRouter, type SystemRouterDeps } from './routes-system.ts';
 import type { HeadService } from '../heads/head-service.ts';
 import type { FaceService } from '../services/faces.ts';
 
@@ -71,8 +72,10 @@ export interface AppDeps {
   recordings: RecordingsRouterDeps;
   /** Live view (MJPEG routes; the MSE WebSocket is attached to the server by the hub). */
   live: LiveOptions;
-  /** `/api/system` body. */
+  /** `/api/system` body (`process` is shown to admins only). */
   system: () => Promise<Record<string, unknown> & { cameras: Record<string, unknown> }>;
+  /** Metrics history, logs tail and settings (`routes-system.ts`). */
+  systemRoutes: Omit<SystemRouterDeps, 'auth'>;
   /** Readiness: null when ready, else the reason. */
   health: () => string | null;
 }
@@ -102,7 +105,8 @@ export function createApp(d: AppDeps): Express {
     // Viewers see their cameras only; the component internals (which name every camera) are for operators and admins.
     d.system().then((s) => {
       const cameras = Object.fromEntries(Object.entries(s.cameras).filter(([c]) => canSeeCamera(req.principal, c)));
-      res.json(hasRole(req.principal, 'operator') ? { ...s, cameras } : { version: s.version, uptime_s: s.uptime_s, cameras });
+      const { process: proc, ...rest } = s;
+      res.json(hasRole(req.principal, 'admin') ? { ...rest, process: proc, cameras } : hasRole(req.principal, 'operator') ? { ...rest, cameras } : { version: s.version, uptime_s: s.uptime_s, cameras });
     }, next);
   });
   app.get('/api/openapi.json', (_req, res) => { res.json(openApiDocument(d.version)); });
@@ -117,6 +121,7 @@ export function createApp(d: AppDeps): Express {
   app.use('/api', onvifRouter(d.onvif, d.auth));
   app.use('/api', facesRouter(d.faces, d.auth));
   app.use('/api', headsRouter(d.heads));
+  app.use('/api', systemRouter({ ...d.systemRoutes, auth: d.auth }));
   app.use('/api', notFound);
   app.get('/status', (_req, res) => { res.type('html').send(STATUS_PAGE); });
   app.get('/app.js', (_req, res) => { res.type('text/javascript').send(PAGE_SCRIPT); });

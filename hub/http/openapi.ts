@@ -5,6 +5,7 @@ import { bundle, display, layout, layoutInput } from '../../components/protocol/
 import { pairRequest, pairingStart } from '../../components/protocol/pairing.ts';
 import { addCameraInput, discoverInput } from '../onvif/onvif-service.ts';
 import { probeInput } from '../onvif/probe.ts';
+import { streamProbeInput } from '../services/stream-probe.ts';
 import { simpleRule, triggerEvent, triggerInput } from '../../components/protocol/rules.ts';
 
 const err = { $ref: '#/components/schemas/Error' };
@@ -25,7 +26,34 @@ export function openApiDocument(version: string): object {
     info: { title: 'Vigil REST API', version, description: 'See docs/api.md. Errors are `{error: {code, message, field?}}`.' },
     paths: {
       '/api/health': { get: { summary: 'Liveness and readiness', security: [], responses: { 200: json({ type: 'object' }), 503: errResp('not ready') } } },
-      '/api/system': { get: { summary: 'Version, uptime and each component’s status', responses: { 200: json({ type: 'object' }) } } },
+      '/api/system': { get: { summary: 'Version, uptime and each component’s status (admins: the hub process’s CPU and memory)', responses: { 200: json({ type: 'object' }) } } },
+      '/api/system/metrics': { get: {
+        summary: 'The last hour of the hub’s CPU % (of one core), RSS and heap bytes, detector inference ms and camera fps, one point per 5 s (viewer+; viewers: their cameras)',
+        parameters: [{ name: 'since', in: 'query', schema: { type: 'number' }, description: 'only points after this Unix ms' }],
+        responses: { 200: json({ type: 'object', properties: { interval_ms: { type: 'number' }, points: { type: 'array', items: { type: 'object', properties: {
+          t: { type: 'number' }, cpu_percent: { type: 'number' }, rss_bytes: { type: 'number' }, heap_bytes: { type: 'number' }, inference_ms: { type: ['number', 'null'] },
+          cameras: { type: 'object', additionalProperties: { type: 'object', properties: { fps: { type: 'number' } } } },
+        } } } } }), 400: errResp('invalid query') },
+      } },
+      '/api/system/logs': { get: {
+        summary: 'The tail of the hub’s log (last 1000 lines, redacted); poll with after=<next> (admin)',
+        parameters: [
+          { name: 'level', in: 'query', schema: { type: 'string', enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] }, description: 'this level and above' },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 200 } },
+          { name: 'after', in: 'query', schema: { type: 'integer', minimum: 0 }, description: 'only lines with a larger seq' },
+        ],
+        responses: { 200: json({ type: 'object', properties: { next: { type: 'integer' }, lines: { type: 'array', items: { type: 'object', properties: {
+          seq: { type: 'integer' }, time: { type: 'number' }, level: { type: 'string' }, msg: { type: 'string' }, module: { type: 'string' }, err: { type: 'string' }, context: { type: 'object' },
+        } } } } }), 400: errResp('invalid query'), 403: errResp('not an admin') },
+      } },
+      '/api/settings': {
+        get: { summary: 'Retention, MQTT, Home Assistant and log level settings with their source (default, file, env) and the config file (admin)', responses: { 200: json({ type: 'object' }), 403: errResp('not an admin') } },
+        patch: {
+          summary: 'Change settings: written into the YAML file (comments kept), applied live where possible; answers restart_required (admin)',
+          requestBody: body({ type: 'object', properties: { recordings: { type: 'object' }, mqtt: { type: 'object' }, homeassistant: { type: 'object' }, log: { type: 'object' } }, additionalProperties: false }),
+          responses: { 200: json({ type: 'object' }), 400: errResp('invalid value or key (field named)'), 403: errResp('not an admin'), 409: errResp('env_locked (field named), no_config_file, config_file_invalid, config_file_unwritable') },
+        },
+      },
       '/api/cameras': {
         get: { summary: 'List cameras (credentials never included)', responses: { 200: json({ type: 'array', items: { $ref: '#/components/schemas/Camera' } }) } },
         post: { summary: 'Create a camera; it starts within 2 s', requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/CameraInput' } } } }, responses: { 201: json({ $ref: '#/components/schemas/Camera' }, 'Created'), 400: errResp('invalid body'), 409: errResp('name taken') } },
@@ -140,6 +168,7 @@ export function openApiDocument(version: string): object {
       '/api/faces/unknown/{id}.jpg': { parameters: [idParam], get: { summary: 'An unknown face crop (viewer+, its camera granted)', responses: { 200: { description: 'JPEG', content: { 'image/jpeg': {} } }, 404: errResp('unknown, or camera not visible') } } },
       '/api/faces/unknown/{id}/enrol': { parameters: [idParam], post: { summary: 'Enrol an unknown face under a name (admin); it leaves the unknown list unless no face is found in it', requestBody: body({ type: 'object', required: ['name'], properties: { name: { type: 'string' } } }), responses: { 201: json(faceEnrolled, 'Described'), 202: json(faceEnrolled, 'No detector answered in time'), 400: errResp('field name, or image no_face'), 404: errResp('unknown, or camera not visible') } } },
       '/api/faces/unknown/{id}': { parameters: [idParam], delete: { summary: 'Remove an unknown face (admin)', responses: { 204: { description: 'Removed' }, 404: errResp('unknown, or camera not visible') } } },
+      '/api/cameras/probe': { post: { summary: 'Connection test of a stream URL (rtsp://, rtsps://, file:// in the allowed roots; inline credentials moved out) with ffprobe, RTSP over TCP, within timeout_ms (1000–30 000, default 10 000); nothing is stored (admin)', requestBody: body(schema(streamProbeInput, 'input')), responses: { 200: json(ref('StreamProbe')), 400: errResp('validation_failed: field url (bad URL) or the body; probe_failed: field url (unreachable, not a stream, timed out; ffprobe’s message) or field password (the RTSP server answered 401)') } } },
       '/api/cameras/onvif': { post: { summary: 'Create a camera from an ONVIF device: record/live = its highest-resolution profile, detect = its lowest, the onvif block set; other camera fields in the body win (admin)', requestBody: body(schema(addCameraInput, 'input')), responses: { 201: json(ref('Camera'), 'Created'), 400: errResp('as /api/onvif/probe, or an invalid camera field'), 409: errResp('name taken') } } },
     },
     security: [{ session: [] }, { bearer: [] }, { apiKey: [] }],
@@ -170,6 +199,17 @@ export function openApiDocument(version: string): object {
         },
         UnknownFace: { type: 'object', properties: { id: { type: 'string', description: '<Unix ms>-<8 hex>' }, camera: { type: 'string' }, time: { type: 'number', description: 'seen at, Unix s' }, bytes: { type: 'integer' } } },
         Camera: { allOf: [{ $ref: '#/components/schemas/CameraInput' }], description: 'As CameraInput, without username/password, plus has_credentials' },
+        StreamProbe: {
+          type: 'object', description: 'What ffprobe found; credentials never included',
+          properties: {
+            url: { type: 'string', description: 'the URL probed, credentials removed' }, format: { type: ['string', 'null'], description: 'ffprobe format_name (rtsp, avi …)' },
+            streams: { type: 'array', items: { type: 'object', properties: {
+              index: { type: 'integer' }, type: { type: 'string', enum: ['video', 'audio'] }, codec: { type: ['string', 'null'] }, profile: { type: ['string', 'null'] },
+              width: { type: ['integer', 'null'] }, height: { type: ['integer', 'null'] }, fps: { type: ['number', 'null'], description: 'from avg_frame_rate, else r_frame_rate' },
+              pix_fmt: { type: ['string', 'null'], description: 'video only' }, sample_rate: { type: ['integer', 'null'], description: 'audio only, Hz' }, channels: { type: ['integer', 'null'], description: 'audio only' },
+            } } },
+          },
+        },
         OnvifDevice: {
           type: 'object', description: 'A device that answered a WS-Discovery probe',
           properties: { xaddr: { type: 'string', description: 'device service URL' }, xaddrs: { type: 'array', items: { type: 'string' } }, urn: { type: 'string' }, name: { type: ['string', 'null'] }, hardware: { type: ['string', 'null'] }, location: { type: ['string', 'null'] }, address: { type: 'string' } },

@@ -40,6 +40,9 @@ export interface RetentionOptions {
   sweepClips?: (days: number) => Promise<number>;
 }
 
+/** The limits {@link RetentionSweeper.update} changes (`recordings.*` but `root`). */
+export type RetentionLimits = Pick<RetentionOptions, 'maxSizeGb' | 'maxPercent' | 'minFreeGb' | 'clipRetainDays' | 'sweepIntervalS'>;
+
 /** The retained `vigil/hub/storage` payload. Bytes; percent 0–100. */
 export interface StorageState {
   status: 'ok' | 'low' | 'full';
@@ -73,6 +76,27 @@ export class RetentionSweeper {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
+  }
+
+  /** The limits in force (the `recordings.*` settings). */
+  get limits(): RetentionLimits {
+    const { maxSizeGb, maxPercent, minFreeGb, clipRetainDays, sweepIntervalS } = this.opts;
+    return { maxSizeGb, maxPercent, minFreeGb, clipRetainDays, sweepIntervalS };
+  }
+
+  /**
+   * Takes new limits (the settings page, applied live): the sweep interval restarts and a
+   * sweep runs at once with them. `maxSizeGb: undefined` removes the size cap.
+   */
+  update(limits: RetentionLimits): void {
+    const restart = limits.sweepIntervalS !== this.opts.sweepIntervalS;
+    Object.assign(this.opts, limits);
+    if (restart && this.timer) {
+      clearInterval(this.timer);
+      this.timer = setInterval(() => this.sweep(), this.opts.sweepIntervalS * 1000);
+      this.timer.unref();
+    }
+    void this.sweep();
   }
 
   /** Reports a failed write for lack of space (ENOSPC): status `full` until space is freed. */

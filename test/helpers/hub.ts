@@ -2,13 +2,15 @@
  * Starts a real hub for a test: temp data dir, random ports, demo off, logs captured
  * (JSON lines) so tests can search them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { parse as parseYaml } from 'yaml';
+import { applyEnv } from '../../components/protocol/config/load.ts';
 import { configSchema, type VigilConfig } from '../../components/protocol/config/schema.ts';
 import { createLogger } from '../../components/protocol/log.ts';
-import { Hub } from '../../hub/hub.ts';
+import { Hub, type HubOptions } from '../../hub/hub.ts';
 
 export interface TestHub {
   hub: Hub;
@@ -38,7 +40,10 @@ export const defaultMqttCreds = new Map<string, { username: string; password: st
  * `noAdmin`, an admin user `admin` is created and logged in, and a `component` device
  * credential is made for MQTT test clients.
  */
-export async function startTestHub(overrides: DeepPartial<VigilConfig> & Record<string, unknown> = {}, opts: { dataDir?: string; noAdmin?: boolean } = {}): Promise<TestHub> {
+export async function startTestHub(
+  overrides: DeepPartial<VigilConfig> & Record<string, unknown> = {},
+  opts: { dataDir?: string; noAdmin?: boolean; configFile?: string; hub?: Omit<HubOptions, 'configFile'> } = {},
+): Promise<TestHub> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'vigil-test-'));
   const base = {
     data_dir: dataDir,
@@ -54,11 +59,15 @@ export async function startTestHub(overrides: DeepPartial<VigilConfig> & Record<
     // The test machine's shared disk may be fuller than the defaults allow: only size caps set by a test apply.
     recordings: { max_percent: 100, min_free_gb: 0 },
   };
-  const config = configSchema.parse(merge(base, overrides));
+  // `configFile`: its keys over the test defaults, `overrides` over both, then `hub.env` as the loader applies it.
+  const fromFile = opts.configFile && existsSync(opts.configFile) ? (parseYaml(readFileSync(opts.configFile, 'utf8')) ?? {}) as Record<string, unknown> : {};
+  const envIssues: string[] = [];
+  const config = configSchema.parse(applyEnv(merge(merge(base, fromFile), overrides), opts.hub?.env ?? {}, envIssues));
+  if (envIssues.length) throw new Error(envIssues.join('; '));
   const sink = new PassThrough();
   let captured = '';
   sink.on('data', (c: Buffer) => { captured += c.toString(); });
-  const hub = new Hub(config, createLogger({ level: 'debug', destination: sink }));
+  const hub = new Hub(config, createLogger({ level: 'debug', destination: sink, tail: 1000 }), { env: {}, ...opts.hub, configFile: opts.configFile });
   await hub.start();
   const baseUrl = `http://127.0.0.1:${hub.httpPort}`;
   let adminToken: string | undefined;

@@ -31,6 +31,9 @@ export class VigilApp extends LitElement {
   declare notice: string;
   private stopRouter?: () => void;
   private firstRoute = true;
+  /** Pages whose module has loaded, and those loading (routes.ts `load`). */
+  private readonly loaded = new Set<string>();
+  private readonly loading = new Set<string>();
 
   constructor() {
     super();
@@ -191,6 +194,7 @@ export class VigilApp extends LitElement {
         <span class="who"><a class="name" id="user-name" href="/account" title="Your account">${this.user?.username} <span class="muted">(${this.user?.role})</span></a>
           <button class="secondary" id="logout" @click=${() => this.signOut()}>Sign out</button></span>
       </header>
+      ${this.notice ? html`<p class="notice" role="alert">${this.notice}</p>` : nothing}
       <main id="main" tabindex="-1">${this.page(r)}</main>`;
   }
 
@@ -199,6 +203,15 @@ export class VigilApp extends LitElement {
     if (!def) return html`<h1>Page not found</h1><p>There is no page at <code>${r.path}</code>. <a href="/">Go to the dashboard</a>.</p>`;
     if (!atLeast(this.user?.role, def.minRole ?? 'viewer')) {
       return html`<h1>${def.title}</h1><p role="alert">This page needs the ${def.minRole} role; you are signed in as ${this.user?.role}.</p>`;
+    }
+    // The element is rendered once its module is there: pages read their properties in connectedCallback.
+    if (def.load && !this.loaded.has(def.name)) {
+      if (!this.loading.has(def.name)) {
+        this.loading.add(def.name);
+        def.load().then(() => { this.loaded.add(def.name); this.requestUpdate(); },
+          () => { this.loading.delete(def.name); this.notice = 'A part of the page could not be loaded (the hub may have been updated). Reload the page.'; });
+      }
+      return html`<p aria-busy="true">Loading…</p>`;
     }
     return def.render(r);
   }

@@ -93,7 +93,12 @@ export function envName(path: string[]): string {
   return `VIGIL_${path.map((p) => p.toUpperCase()).join('__')}`;
 }
 
-function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, issues: string[]): Record<string, unknown> {
+/**
+ * A copy of `raw` (the file's mapping) with every `VIGIL_<SECTION>__<KEY>` variable of `env`
+ * set over it, coerced to its leaf's type; a variable that does not parse adds a
+ * `path: message` line to `issues` and is left out.
+ */
+export function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, issues: string[]): Record<string, unknown> {
   const out = structuredClone(raw);
   for (const leaf of schemaLeaves()) {
     const name = envName(leaf.path);
