@@ -281,6 +281,39 @@ it('users: resetting the viewer\'s password signs the viewer out', async () => {
   await viewer.ctx.close();
 }, 180_000);
 
+it('account: the viewer changes their own password; their other session ends, this one stays', async () => {
+  const other = await api(h.baseUrl, 'POST', '/api/auth/login', { username: 'vera', password: 'vera-password-2' }, null);
+  expect(other.status).toBe(200);
+  const vp = await watchedPage(browser, DESKTOP, problems, expectedStatus);
+  await signIn(vp.page, '/account', 'vera', 'vera-password-2');
+  const page = vp.page;
+  await page.getByRole('heading', { name: 'Password', level: 2 }).waitFor({ timeout: 30_000 });
+  expectedStatus.add(`400 ${h.baseUrl}/api/auth/password`);
+  await page.getByLabel('Current password').fill('not-it');
+  await page.getByLabel('New password', { exact: true }).fill('vera-password-3');
+  await page.getByLabel('Repeat the new password').fill('vera-password-3');
+  await page.getByRole('button', { name: 'Change the password' }).click();
+  await expect.poll(() => page.locator('#p-current-error').textContent(), { timeout: 30_000 }).toBe('The current password is wrong.');
+  await page.getByLabel('Current password').fill('vera-password-2');
+  await page.getByLabel('Repeat the new password').fill('vera-password-x');
+  await page.getByRole('button', { name: 'Change the password' }).click();
+  await expect.poll(() => page.locator('#p-again-error').textContent()).toBe('The two new passwords differ.');
+  await page.getByLabel('Repeat the new password').fill('vera-password-3');
+  await page.getByRole('button', { name: 'Change the password' }).click();
+  // Other sessions: the API login above, and the one the password reset test checked with.
+  await expect.poll(() => page.locator('#account-message').textContent(), { timeout: 30_000 }).toBe('Your password is changed. 2 other sessions were signed out.');
+  await audit(page, 'account-password');
+  // The other session (a bearer token) is gone; this page still works; the new password signs in.
+  expect((await api(h.baseUrl, 'GET', '/api/auth/me', undefined, { token: other.body.access_token })).status).toBe(401);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Cameras', exact: true }).click();
+  await page.getByRole('heading', { name: 'Cameras', level: 1 }).waitFor({ timeout: 30_000 });
+  expect((await api(h.baseUrl, 'POST', '/api/auth/login', { username: 'vera', password: 'vera-password-2' }, null)).status).toBe(401);
+  expect((await api(h.baseUrl, 'POST', '/api/auth/login', { username: 'vera', password: 'vera-password-3' }, null)).status).toBe(200);
+  const acts = (await api(h.baseUrl, 'GET', '/api/activity?action=auth.password')).body as { outcome: string }[];
+  expect(acts.map((a) => a.outcome).sort()).toEqual(['denied', 'ok']);
+  await vp.ctx.close();
+}, 180_000);
+
 it('API keys and devices: a key shown once works until revoked; a device connects to the broker until deleted', async () => {
   const page = admin.page;
   await page.goto(`${h.baseUrl}/users`);

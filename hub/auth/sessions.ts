@@ -75,6 +75,18 @@ export class SessionStore {
     this.revoked({ sessionId: id });
   }
 
+  /**
+   * Revokes every live session of a user but `keepId` (the user's own password change: the
+   * browser that made it stays signed in, every other is signed out). Each revoked session is
+   * announced on its own, so only its MQTT connections are closed.
+   */
+  async revokeOthers(userId: string, keepId: string | undefined): Promise<number> {
+    const live = await this.repo.createQueryBuilder('s').select('s.id', 'id').where('s.user_id = :u AND s.revoked_at IS NULL', { u: userId }).getRawMany<{ id: string }>();
+    const gone = live.map((r) => r.id).filter((id) => id !== keepId);
+    for (const id of gone) await this.revoke(id);
+    return gone.length;
+  }
+
   /** Revokes every session of a user (password change, deletion). */
   async revokeAll(userId: string): Promise<void> {
     await this.repo.createQueryBuilder().update().set({ revoked_at: Date.now() }).where('user_id = :u AND revoked_at IS NULL', { u: userId }).execute();

@@ -108,6 +108,19 @@ export class UserStore {
   }
 
   /** Disables TOTP (needs the password again). */
+  /**
+   * A user's own password change: `current` must be right (else InvalidInput on field
+   * `current_password`, code `invalid_credentials`); the new one is hashed as any.
+   * @throws InvalidInput, NotFound
+   */
+  async changeOwnPassword(id: string, current: string, next: string): Promise<void> {
+    const u = await this.byId(id);
+    if (!u) throw new NotFound(`no user ${id}`);
+    if (!(await verifyPassword(current, u.password_hash))) throw new InvalidInput('the current password is wrong', 'current_password', 'invalid_credentials');
+    if (current === next) throw new InvalidInput('the new password is the current one', 'new_password');
+    await this.update(id, { password: next });
+  }
+
   async totpDisable(id: string, password: string): Promise<void> {
     const u = await this.byId(id);
     if (!u || !(await verifyPassword(password, u.password_hash))) throw new InvalidInput('password is wrong', 'password', 'invalid_credentials');

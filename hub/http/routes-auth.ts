@@ -75,7 +75,7 @@ export function authRouter(auth: AuthService, opts: { secureCookies: boolean }):
   }));
 
   const userOnly = (req: Request) => {
-    if (req.principal?.kind !== 'user') throw new ApiError(403, 'forbidden', 'TOTP belongs to user accounts');
+    if (req.principal?.kind !== 'user') throw new ApiError(403, 'forbidden', 'passwords and TOTP belong to user accounts');
     return req.principal.id;
   };
   r.post('/totp/setup', requireRole('viewer'), route(async (req, res) => { res.json(await auth.users.totpSetup(userOnly(req))); }));
@@ -84,6 +84,22 @@ export function authRouter(auth: AuthService, opts: { secureCookies: boolean }):
     const codes = await auth.users.totpEnable(userOnly(req), code);
     await auth.activity.record({ actor: req.principal!.name, action: 'auth.totp.enable', ip: ip(req) });
     res.json({ recovery_codes: codes });
+  }));
+  // A user's own password change: the current password (throttled like a login), then every other session ends.
+  r.post('/password', requireRole('viewer'), route(async (req, res) => {
+    const id = userOnly(req);
+    const b = parseWith(z.object({ current_password: z.string().min(1).max(1024), new_password: z.string().min(8, 'at least 8 characters').max(1024) }).strict(), req.body);
+    const wait = await auth.throttle.take(ip(req));
+    if (wait !== null) throw tooMany(res, wait);
+    try {
+      await auth.users.changeOwnPassword(id, b.current_password, b.new_password);
+    } catch (err) {
+      await auth.activity.record({ actor: req.principal!.name, action: 'auth.password', ip: ip(req), outcome: 'denied', details: { reason: (err as Error).message } });
+      throw err;
+    }
+    const ended = await auth.sessions.revokeOthers(id, req.principal!.sessionId);
+    await auth.activity.record({ actor: req.principal!.name, action: 'auth.password', ip: ip(req), details: { other_sessions_ended: ended } });
+    res.json({ other_sessions_ended: ended });
   }));
   r.post('/totp/disable', requireRole('viewer'), route(async (req, res) => {
     const { password } = parseWith(z.object({ password: z.string().min(1) }).strict(), req.body);

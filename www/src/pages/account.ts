@@ -195,12 +195,61 @@ export class VigilAccount extends LitElement {
             <dt>Role</dt><dd id="me-role">${me.role}</dd>
             <dt>Cameras</dt><dd id="me-cameras">${grantsText(me.cameras)}</dd>
           </dl>
-          <p class="hint">${me.role === 'admin'
-            ? html`Passwords are changed on the <a href="/users">Users</a> page (a new password signs the account out everywhere).`
-            : 'To change your password, ask an administrator: they set a new one, which signs you out everywhere.'}</p>
         </section>
+        ${me.kind === 'user' ? this.passwordSection() : nothing}
         ${me.kind === 'user' ? this.totpSection(me) : nothing}`}
       <p role="status" id="account-message">${this.message}</p>`;
+  }
+
+  private async changePassword(e: SubmitEvent): Promise<void> {
+    e.preventDefault();
+    const form = e.target as HTMLFormElement;
+    const current = form.querySelector<HTMLInputElement>('#p-current')!;
+    const next = form.querySelector<HTMLInputElement>('#p-new')!;
+    const again = form.querySelector<HTMLInputElement>('#p-again')!;
+    const errors: Record<string, string> = {};
+    if (!current.value) errors.current_password = 'Your current password is required.';
+    if (next.value.length < 8) errors.new_password = 'At least 8 characters.';
+    else if (next.value !== again.value) errors.again = 'The two new passwords differ.';
+    this.errors = errors;
+    this.message = '';
+    if (Object.keys(errors).length) { void this.focusOn(`#p-${errors.current_password ? 'current' : errors.new_password ? 'new' : 'again'}`); return; }
+    this.busy = true;
+    try {
+      const r = await api<{ other_sessions_ended: number }>('POST', '/api/auth/password', { current_password: current.value, new_password: next.value });
+      form.reset();
+      const n = r.data.other_sessions_ended;
+      this.message = `Your password is changed.${n ? ` ${n} other ${n === 1 ? 'session was' : 'sessions were'} signed out.` : ''}`;
+    } catch (err) {
+      if (err instanceof ApiError && err.field === 'current_password') this.errors = { current_password: err.code === 'invalid_credentials' ? 'The current password is wrong.' : fieldText(err) };
+      else if (err instanceof ApiError && err.field === 'new_password') this.errors = { new_password: fieldText(err) };
+      else this.errors = { _password: errorText(err) };
+      void this.focusOn(this.errors.current_password ? '#p-current' : this.errors.new_password ? '#p-new' : '#password-error');
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** A password input with its label and its error (`errors[key]`). */
+  private passwordInput(id: string, key: string, label: string, autocomplete: string): TemplateResult {
+    const err = this.errors[key];
+    return html`<div class="field"><label for=${id}>${label}</label>
+      <input id=${id} type="password" autocomplete=${autocomplete} required aria-invalid=${err ? 'true' : 'false'} aria-describedby=${err ? `${id}-error` : nothing}>
+      ${err ? html`<span class="field-error" id=${`${id}-error`}>${err}</span>` : nothing}</div>`;
+  }
+
+  private passwordSection(): TemplateResult {
+    return html`<section class="card" aria-labelledby="pw-h">
+      <h2 id="pw-h">Password</h2>
+      <p class="hint">A new password signs out your other sessions (other browsers and devices); this one stays signed in.</p>
+      <form @submit=${(e: SubmitEvent) => this.changePassword(e)} novalidate>
+        ${this.passwordInput('p-current', 'current_password', 'Current password', 'current-password')}
+        ${this.passwordInput('p-new', 'new_password', 'New password', 'new-password')}
+        ${this.passwordInput('p-again', 'again', 'Repeat the new password', 'new-password')}
+        ${this.errors._password ? html`<p class="form-error" role="alert" id="password-error" tabindex="-1">${this.errors._password}</p>` : nothing}
+        <div class="actions"><button type="submit" ?disabled=${this.busy}>Change the password</button></div>
+      </form>
+    </section>`;
   }
 
   private totpSection(me: Me): TemplateResult {
