@@ -91,6 +91,11 @@ export function openApiDocument(version: string): object {
       '/api/auth/totp/setup': { post: { summary: 'Start TOTP enrolment', responses: { 200: json({ type: 'object' }) } } },
       '/api/auth/totp/enable': { post: { summary: 'Enable TOTP with a code; returns recovery codes', responses: { 200: json({ type: 'object' }), 400: errResp('wrong code') } } },
       '/api/auth/totp/disable': { post: { summary: 'Disable TOTP (password)', responses: { 204: { description: 'Disabled' } } } },
+      '/api/auth/password': { post: {
+        summary: 'Change your own password (users); your other sessions end',
+        requestBody: body({ type: 'object', required: ['current_password', 'new_password'], properties: { current_password: { type: 'string' }, new_password: { type: 'string', minLength: 8 } } }),
+        responses: { 200: json({ type: 'object', properties: { other_sessions_ended: { type: 'integer' } } }), 400: errResp('wrong current password, or a bad new one (field named)'), 429: errResp('too many attempts') },
+      } },
       '/api/users': { get: { summary: 'Users (admin)', responses: { 200: json({ type: 'array' }) } }, post: { summary: 'Create a user (admin)', responses: { 201: json({ type: 'object' }), 409: errResp('name taken') } } },
       '/api/users/{id}': { parameters: [idParam], patch: { summary: 'Change role, cameras or password (admin)', responses: { 200: json({ type: 'object' }) } }, delete: { summary: 'Delete a user (admin)', responses: { 204: { description: 'Deleted' } } } },
       '/api/api-keys': { get: { summary: 'API keys (admin)', responses: { 200: json({ type: 'array' }) } }, post: { summary: 'Create an API key; the key is shown once (admin)', responses: { 201: json({ type: 'object' }) } } },
