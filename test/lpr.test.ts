@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PlateEnricher, compileKnownPlates, matchKnownPlate, modelFiles } from '../components/detector/lpr/index.ts';
+import { PlateEnricher, PlateOcrThread, compileKnownPlates, matchKnownPlate, modelFiles } from '../components/detector/lpr/index.ts';
 import { mergeLineBoxes, textBoxes } from '../components/detector/lpr/text-boxes.ts';
 import { loadObjectModel } from '../components/detector/model.ts';
 import { cameraConfig, type CameraConfigInput } from '../components/protocol/camera-config.ts';
@@ -203,6 +203,19 @@ describe('licence plate enricher', () => {
     // Still works afterwards.
     const r = await lpr.enrich({ camera: cam, object: object(carBox), time: 6001, frame: { jpeg: photo.jpeg, width: 512, height: 512 } });
     expect(r?.type === 'lpr' && r.plate).toBe(PLATE_NORMALIZED);
+  });
+
+  it('stops while its worker loads the models and while it reads: the read rejects, the process lives on', async () => {
+    // Terminating a thread inside onnxruntime-node's native code aborts the process; stop() lets it finish first.
+    for (const [when, delayMs] of [['loading', 20], ['loading', 300], ['reading', 30], ['reading', 80], ['reading', 150]] as const) {
+      const thread = new PlateOcrThread();
+      if (when === 'reading') await thread.read(photo.jpeg, carBox, { minPlateWidth: 0 }).catch(() => undefined); // loads the models
+      const reading = thread.read(photo.jpeg, carBox, { minPlateWidth: 0 }).then(() => 'read', (err: Error) => err.message);
+      await new Promise((r) => setTimeout(r, delayMs));
+      await thread.stop();
+      expect(await reading).toMatch(/stopped/);
+    }
+    expect(process.exitCode ?? 0).toBe(0);
   });
 
   it('rejects once stopped', async () => {

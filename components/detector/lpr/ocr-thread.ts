@@ -13,7 +13,7 @@ import { spawnSiblingWorker } from '../ts-worker.ts';
 // sharp must be loaded by the main thread before a worker uses it, or glibc may unload libvips
 // while the worker still runs it (sharp's docs, lovell/sharp#2263).
 import 'sharp';
-import type { OcrReply, OcrRequest, OcrStatus, OcrWorkerInit } from './ocr-worker.ts';
+import type { OcrClose, OcrReply, OcrRequest, OcrStatus, OcrWorkerInit } from './ocr-worker.ts';
 import type { ReadPlateOptions, ReadPlateResult } from './plate-ocr.ts';
 
 /** Logger accepted here (pino-compatible). */
@@ -108,10 +108,25 @@ export class PlateOcrThread {
     });
   }
 
-  /** Stops the worker; waiting and running reads reject. Idempotent. */
+  /**
+   * Stops the worker; waiting and running reads reject. The worker is first asked to close
+   * (it finishes the native call in progress and frees its sessions, at most
+   * {@link CLOSE_TIMEOUT_MS}), then terminated. Idempotent.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.failAll(new Error('plate OCR is stopped'));
+    const w = this.worker;
+    if (w) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => { clearTimeout(timer); w.off('message', onMsg); w.off('exit', done); resolve(); };
+        const onMsg = (m: OcrStatus | OcrReply): void => { if ('type' in m && m.type === 'closed') done(); };
+        const timer = setTimeout(done, CLOSE_TIMEOUT_MS);
+        w.on('message', onMsg);
+        w.once('exit', done);
+        try { w.postMessage({ type: 'close' } satisfies OcrClose); } catch { done(); }
+      });
+    }
     await this.kill();
   }
 
@@ -155,6 +170,7 @@ export class PlateOcrThread {
     worker.on('message', (msg: OcrStatus | OcrReply) => {
       if (this.worker !== worker) return;
       if ('type' in msg) {
+        if (msg.type === 'closed') return; // answered to stop(), which waits for it
         clearTimeout(this.startTimer);
         if (msg.type === 'failed') { this.loadFailed(msg.error); return; }
         this.ready = true;
@@ -211,6 +227,9 @@ export class PlateOcrThread {
     if (w) await w.terminate().catch(() => undefined);
   }
 }
+
+/** How long {@link PlateOcrThread.stop} waits for the worker to close by itself, ms (a plate read takes ~200 ms, a model load a few s). */
+const CLOSE_TIMEOUT_MS = 10_000;
 
 let shared: { thread: PlateOcrThread; refs: number } | null = null;
 
