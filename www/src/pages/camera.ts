@@ -114,6 +114,7 @@ export class VigilCamera extends LitElement {
     const avail = this.availability || 'unknown';
     return html`
       <h1>Camera ${this.camera} <span class="badge ${avail === 'online' ? 'ok' : avail === 'offline' ? 'bad' : 'idle'}" id="availability">${avail}</span></h1>
+      ${this.config?.friendly_name ? html`<p class="muted" id="friendly-name">${this.config.friendly_name}</p>` : nothing}
       <p><a id="recordings-link" href=${`/recordings?camera=${this.enc}`}>Recordings</a>${session.user?.role === 'admin' ? html` · <a id="edit-link" href=${`/cameras/${this.enc}/edit`}>Edit</a> · <a id="zones-link" href=${`/cameras/${this.enc}/zones`}>Zones and masks</a>` : nothing}</p>
       ${this.error ? html`<p class="form-error" role="alert">${this.error}</p>` : nothing}
       <div class="top">

@@ -141,7 +141,7 @@ export class VigilDashboard extends LitElement {
     return html`<li class="tile card" data-camera=${c.name}>
       <vigil-live-view camera=${c.name} stream="sub"></vigil-live-view>
       <div class="meta">
-        <h3><a href=${`/cameras/${encodeURIComponent(c.name)}`}>${c.name}</a></h3>
+        <h3><a href=${`/cameras/${encodeURIComponent(c.name)}`}>${c.name}</a>${c.friendly_name ? html` <span class="muted">${c.friendly_name}</span>` : nothing}</h3>
         <span class="badge ${avail === 'online' ? 'ok' : avail === 'offline' ? 'bad' : 'idle'}" data-badge="availability">${avail ?? 'unknown'}</span>
         <span class="badge ${motion === 'ON' ? 'warn' : 'idle'}" data-badge="motion">${motion === 'ON' ? 'motion' : 'no motion'}</span>
         <a href=${`/events?camera=${encodeURIComponent(c.name)}`} aria-label=${`Events of ${c.name}`}>Events</a>
