@@ -1,18 +1,18 @@
 /**
  * `npm run vigil -- <command>`: administration without the web UI, against the data
  * directory of the configuration (`--config`, `VIGIL_CONFIG`, `./data/vigil.yaml`).
- * Safe while the hub runs (SQLite WAL).
+ * Safe while the hub runs (SQLite WAL, or the PostgreSQL of `store.url`).
  *
  *   user add <name> --role admin|operator|viewer [--cameras a,b]   password from stdin (or a prompt)
  *   user list
  *   user passwd <name>
  *   device add <id> --kind camera|kiosk|head|component|ha [--displays a,b]   prints the MQTT password once
  */
-import { resolve, join } from 'node:path';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { ConfigError, configPath, loadConfig } from '../components/protocol/config/load.ts';
-import { openStore } from './store/datasource.ts';
+import { openStore, storeLocation } from './store/datasource.ts';
 import { loadHubKeys } from './auth/secrets.ts';
 import { UserStore } from './auth/users.ts';
 import { CredentialStore } from './auth/credentials.ts';
@@ -52,7 +52,7 @@ async function main(): Promise<number> {
     throw err;
   }
   const dataDir = resolve(config.data_dir);
-  const ds = await openStore(join(dataDir, 'vigil.db'));
+  const ds = await openStore(storeLocation({ data_dir: dataDir, store: config.store }));
   const keys = loadHubKeys(dataDir);
   const users = new UserStore(ds, keys.box);
   const activity = new ActivityLog(ds);

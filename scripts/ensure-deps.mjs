@@ -38,6 +38,8 @@ if (role === 'test') {
   needs.push(
     [() => existsSync('/usr/sbin/mosquitto') && existsSync('/usr/bin/mosquitto_sub'), ['mosquitto', 'mosquitto-clients']],
     [() => existsSync(process.env.CHROMIUM_PATH || '/usr/bin/chromium'), ['chromium']],
+    // The store tests and bench start their own PostgreSQL server (test/helpers/postgres.ts).
+    [() => existsSync('/usr/lib/postgresql') && readdirSync('/usr/lib/postgresql').some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/initdb`)), ['postgresql']],
     [pyHasGstRtsp, ['python3-gi', 'gir1.2-gst-rtsp-server-1.0', 'gstreamer1.0-plugins-base', 'gstreamer1.0-plugins-good', 'gstreamer1.0-plugins-bad', 'gstreamer1.0-plugins-ugly', 'gstreamer1.0-libav', 'gstreamer1.0-tools']],
   );
 }

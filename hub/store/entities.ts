@@ -1,7 +1,9 @@
 /**
  * Database entities as TypeORM `EntitySchema`s (no decorators: tsx/esbuild emit no
  * decorator metadata, so every column states its type). Tables are created only by
- * migrations (`migrations/`), never by `synchronize`.
+ * migrations (`migrations/`), never by `synchronize`. Types are the SQL the migrations
+ * write, valid on SQLite and PostgreSQL alike: `bigint` for Unix-ms times (read back as
+ * numbers: the PostgreSQL store sets `parseInt8`), `double precision` for Unix-s times and scores.
  */
 import { EntitySchema } from 'typeorm';
 import type { TrackedObjectState } from '../../components/protocol/tracked-object.ts';
@@ -71,8 +73,8 @@ export const CameraEntity = new EntitySchema<CameraRow>({
     username: { type: 'text', nullable: true },
     password: { type: 'text', nullable: true },
     settings: { type: 'text' },
-    created_at: { type: 'integer' },
-    updated_at: { type: 'integer' },
+    created_at: { type: 'bigint' },
+    updated_at: { type: 'bigint' },
   },
 });
 
@@ -85,9 +87,9 @@ export const ZoneEntity = new EntitySchema<ZoneRow>({
     name: { type: 'text' },
     coordinates: { type: 'text' },
     objects: { type: 'text' },
-    threshold: { type: 'real' },
+    threshold: { type: 'double precision' },
     inertia: { type: 'integer' },
-    loitering_time: { type: 'real' },
+    loitering_time: { type: 'double precision' },
     position: { type: 'integer' },
   },
 });
@@ -113,13 +115,13 @@ export const EventEntity = new EntitySchema<EventRow>({
     camera: { type: 'text' },
     label: { type: 'text' },
     sub_label: { type: 'text', nullable: true },
-    score: { type: 'real' },
-    top_score: { type: 'real' },
+    score: { type: 'double precision' },
+    top_score: { type: 'double precision' },
     box: { type: 'text' },
-    area: { type: 'real' },
+    area: { type: 'double precision' },
     zones: { type: 'text' },
-    start_time: { type: 'real' },
-    end_time: { type: 'real', nullable: true },
+    start_time: { type: 'double precision' },
+    end_time: { type: 'double precision', nullable: true },
     has_snapshot: { type: 'boolean' },
     false_positive: { type: 'boolean' },
     data: { type: 'text' },

@@ -6,6 +6,7 @@
  */
 import { In, type DataSource } from 'typeorm';
 import type { EventRecord, TrackedObjectState } from '../../components/protocol/tracked-object.ts';
+import { dialectOf, jsonArrayHas } from './dialect.ts';
 import { EventEntity, type EventRow } from './entities.ts';
 import { ExportEntity } from './recordings-repo.ts';
 
@@ -33,14 +34,18 @@ export interface EventQuery {
 export class EventsRepo {
   constructor(private readonly ds: DataSource) {}
 
-  /** Inserts or updates the row of a tracked object from its latest state. */
+  /**
+   * Inserts or updates the row of a tracked object from its latest state: one atomic
+   * `INSERT … ON CONFLICT (id) DO UPDATE` on SQLite and PostgreSQL alike (a replayed message
+   * rewrites the same row; two writers of one id never collide).
+   */
   async upsert(s: TrackedObjectState): Promise<void> {
     const row: EventRow = {
       id: s.id, camera: s.camera, label: s.label, sub_label: Array.isArray(s.sub_label) ? s.sub_label[0] : s.sub_label, score: s.score, top_score: s.top_score,
       box: JSON.stringify(s.box), area: s.area, zones: JSON.stringify(s.entered_zones), start_time: s.start_time,
       end_time: s.end_time, has_snapshot: s.has_snapshot, false_positive: s.false_positive, data: JSON.stringify(s),
     };
-    await this.ds.getRepository(EventEntity).save(row);
+    await this.ds.getRepository(EventEntity).upsert(row, ['id']);
   }
 
   /** Events newest first (`start_time`, then id), with the total count for pagination. */
@@ -49,7 +54,7 @@ export class EventsRepo {
     const qb = this.ds.getRepository(EventEntity).createQueryBuilder('e');
     if (q.camera) qb.andWhere('e.camera IN (:...cams)', { cams: q.camera });
     if (q.label?.length) qb.andWhere('e.label IN (:...labels)', { labels: q.label });
-    if (q.zone) qb.andWhere('EXISTS (SELECT 1 FROM json_each(e.zones) WHERE json_each.value = :zone)', { zone: q.zone });
+    if (q.zone) qb.andWhere(jsonArrayHas(dialectOf(this.ds), 'e.zones', 'zone'), { zone: q.zone });
     if (q.after !== undefined) qb.andWhere('e.start_time >= :after', { after: q.after });
     if (q.before !== undefined) qb.andWhere('e.start_time < :before', { before: q.before });
     if (q.in_progress) qb.andWhere('e.end_time IS NULL');

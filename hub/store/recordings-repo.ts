@@ -51,8 +51,8 @@ export interface RecordingFilter {
 export const RecordingEntity = new EntitySchema<RecordingRow>({
   name: 'Recording', tableName: 'recordings',
   columns: {
-    id: { type: 'text', primary: true }, camera: { type: 'text' }, path: { type: 'text' }, start_time: { type: 'real' }, end_time: { type: 'real' },
-    duration: { type: 'real' }, bytes: { type: 'integer' }, motion: { type: 'boolean' }, objects: { type: 'boolean' },
+    id: { type: 'text', primary: true }, camera: { type: 'text' }, path: { type: 'text' }, start_time: { type: 'double precision' }, end_time: { type: 'double precision' },
+    duration: { type: 'double precision' }, bytes: { type: 'bigint' }, motion: { type: 'boolean' }, objects: { type: 'boolean' },
   },
 });
 
@@ -60,8 +60,8 @@ export const ExportEntity = new EntitySchema<ExportRow>({
   name: 'Export', tableName: 'exports',
   columns: {
     id: { type: 'text', primary: true }, kind: { type: 'text' }, camera: { type: 'text' }, event_id: { type: 'text', nullable: true },
-    start_time: { type: 'real' }, end_time: { type: 'real' }, status: { type: 'text' }, progress: { type: 'real' }, path: { type: 'text', nullable: true },
-    bytes: { type: 'integer', nullable: true }, error: { type: 'text', nullable: true }, created_by: { type: 'text', nullable: true }, created_at: { type: 'integer' },
+    start_time: { type: 'double precision' }, end_time: { type: 'double precision' }, status: { type: 'text' }, progress: { type: 'double precision' }, path: { type: 'text', nullable: true },
+    bytes: { type: 'bigint', nullable: true }, error: { type: 'text', nullable: true }, created_by: { type: 'text', nullable: true }, created_at: { type: 'bigint' },
   },
 });
 
@@ -70,8 +70,8 @@ export class RecordingsRepo {
   private get rec() { return this.ds.getRepository(RecordingEntity); }
   private get exp() { return this.ds.getRepository(ExportEntity); }
 
-  /** Inserts or replaces a segment row. */
-  async upsert(r: RecordingRow): Promise<void> { await this.rec.save({ ...r }); }
+  /** Inserts or replaces a segment row: one atomic `INSERT … ON CONFLICT (id) DO UPDATE` (the start-up repair and a live announcement of one segment never collide). */
+  async upsert(r: RecordingRow): Promise<void> { await this.rec.upsert({ ...r }, ['id']); }
 
   /** Segments of `camera` overlapping [after, before), oldest first. */
   async overlapping(camera: string, after: number, before: number): Promise<RecordingRow[]> {

@@ -6,7 +6,7 @@ interface RuleRow { id: string; body: string; created_at: number; updated_at: nu
 
 export const RuleEntity = new EntitySchema<RuleRow>({
   name: 'Rule', tableName: 'rules',
-  columns: { id: { type: 'text', primary: true }, body: { type: 'text' }, created_at: { type: 'integer' }, updated_at: { type: 'integer' } },
+  columns: { id: { type: 'text', primary: true }, body: { type: 'text' }, created_at: { type: 'bigint' }, updated_at: { type: 'bigint' } },
 });
 
 export class RulesRepo {

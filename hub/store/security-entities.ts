@@ -64,40 +64,40 @@ export interface ActivityRow {
   details: string;
 }
 
-const t = (type: 'text' | 'integer' | 'boolean', nullable = false) => ({ type, nullable });
+const t = (type: 'text' | 'bigint' | 'boolean', nullable = false) => ({ type, nullable });
 
 export const UserEntity = new EntitySchema<UserRow>({
   name: 'User', tableName: 'users',
   columns: {
     id: { type: 'text', primary: true }, username: t('text'), password_hash: t('text'), role: t('text'), cameras: t('text', true),
-    totp_secret: t('text', true), totp_enabled: t('boolean'), recovery_codes: t('text'), created_at: t('integer'), last_login_at: t('integer', true),
+    totp_secret: t('text', true), totp_enabled: t('boolean'), recovery_codes: t('text'), created_at: t('bigint'), last_login_at: t('bigint', true),
   },
 });
 export const SessionEntity = new EntitySchema<SessionRow>({
   name: 'Session', tableName: 'sessions',
   columns: {
-    id: { type: 'text', primary: true }, user_id: t('text'), refresh_hash: t('text'), created_at: t('integer'), expires_at: t('integer'),
-    revoked_at: t('integer', true), ip: t('text', true),
+    id: { type: 'text', primary: true }, user_id: t('text'), refresh_hash: t('text'), created_at: t('bigint'), expires_at: t('bigint'),
+    revoked_at: t('bigint', true), ip: t('text', true),
   },
 });
 export const ApiKeyEntity = new EntitySchema<ApiKeyRow>({
   name: 'ApiKey', tableName: 'api_keys',
   columns: {
     id: { type: 'text', primary: true }, name: t('text'), key_hash: t('text'), scope: t('text'), cameras: t('text', true), created_by: t('text', true),
-    created_at: t('integer'), last_used_at: t('integer', true), revoked_at: t('integer', true),
+    created_at: t('bigint'), last_used_at: t('bigint', true), revoked_at: t('bigint', true),
   },
 });
 export const DeviceEntity = new EntitySchema<DeviceRow>({
   name: 'Device', tableName: 'devices',
   columns: {
-    id: { type: 'text', primary: true }, kind: t('text'), secret_hash: t('text'), displays: t('text'), created_at: t('integer'),
-    last_seen_at: t('integer', true), revoked_at: t('integer', true),
+    id: { type: 'text', primary: true }, kind: t('text'), secret_hash: t('text'), displays: t('text'), created_at: t('bigint'),
+    last_seen_at: t('bigint', true), revoked_at: t('bigint', true),
   },
 });
 export const ActivityEntity = new EntitySchema<ActivityRow>({
   name: 'Activity', tableName: 'activity',
   columns: {
-    id: { type: 'integer', primary: true, generated: 'increment' }, ts: t('integer'), actor: t('text'), action: t('text'), target: t('text', true),
+    id: { type: 'integer', primary: true, generated: 'increment' }, ts: t('bigint'), actor: t('text'), action: t('text'), target: t('text', true),
     ip: t('text', true), outcome: t('text'), details: t('text'),
   },
 });

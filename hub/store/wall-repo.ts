@@ -11,14 +11,14 @@ export interface KioskRow { id: string; name: string; device_id: string; created
 interface LayoutRow { id: string; name: string; body: string; created_at: number; updated_at: number }
 interface DisplayRow { id: string; kiosk_id: string; name: string; width: number; height: number; layout_id: string | null; seq: number }
 
-const col = (type: 'text' | 'integer', nullable = false) => ({ type, nullable });
+const col = (type: 'text' | 'integer' | 'bigint', nullable = false) => ({ type, nullable });
 export const KioskEntity = new EntitySchema<KioskRow>({
   name: 'Kiosk', tableName: 'kiosks',
-  columns: { id: { type: 'text', primary: true }, name: col('text'), device_id: col('text'), created_at: col('integer') },
+  columns: { id: { type: 'text', primary: true }, name: col('text'), device_id: col('text'), created_at: col('bigint') },
 });
 export const LayoutEntity = new EntitySchema<LayoutRow>({
   name: 'Layout', tableName: 'layouts',
-  columns: { id: { type: 'text', primary: true }, name: col('text'), body: col('text'), created_at: col('integer'), updated_at: col('integer') },
+  columns: { id: { type: 'text', primary: true }, name: col('text'), body: col('text'), created_at: col('bigint'), updated_at: col('bigint') },
 });
 export const DisplayEntity = new EntitySchema<DisplayRow>({
   name: 'Display', tableName: 'displays',

@@ -1,34 +1,39 @@
-/** Migration 1: cameras, zones, masks, events, settings. */
+/**
+ * Migration 1: cameras, zones, masks, events, settings. Portable SQL (hub/store/dialect.ts):
+ * Unix-ms times are `BIGINT`, Unix-s times and scores `DOUBLE PRECISION`.
+ */
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { ddl, dialectOf } from '../dialect.ts';
 
 export class Initial1763700000001 implements MigrationInterface {
   name = 'Initial1763700000001';
 
   async up(q: QueryRunner): Promise<void> {
+    const d = ddl(dialectOf(q.connection));
     await q.query(`CREATE TABLE cameras (
       name TEXT PRIMARY KEY NOT NULL,
-      enabled BOOLEAN NOT NULL DEFAULT 1,
+      enabled BOOLEAN NOT NULL DEFAULT TRUE,
       device_type TEXT NOT NULL CHECK (device_type IN ('camera','camera_speaker','doorbell')),
       connection_method TEXT NOT NULL CHECK (connection_method IN ('direct','bridge')),
       paths TEXT NOT NULL,
       username TEXT,
       password TEXT,
       settings TEXT NOT NULL,
-      created_at INTEGER NOT NULL,
-      updated_at INTEGER NOT NULL)`);
+      created_at BIGINT NOT NULL,
+      updated_at BIGINT NOT NULL)`);
     await q.query(`CREATE TABLE zones (
-      id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+      ${d.autoId},
       camera TEXT NOT NULL REFERENCES cameras(name) ON DELETE CASCADE,
       name TEXT NOT NULL,
       coordinates TEXT NOT NULL,
       objects TEXT NOT NULL DEFAULT '[]',
-      threshold REAL NOT NULL DEFAULT 0,
+      threshold DOUBLE PRECISION NOT NULL DEFAULT 0,
       inertia INTEGER NOT NULL DEFAULT 3,
-      loitering_time REAL NOT NULL DEFAULT 0,
+      loitering_time DOUBLE PRECISION NOT NULL DEFAULT 0,
       position INTEGER NOT NULL DEFAULT 0,
       UNIQUE (camera, name))`);
     await q.query(`CREATE TABLE masks (
-      id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+      ${d.autoId},
       camera TEXT NOT NULL REFERENCES cameras(name) ON DELETE CASCADE,
       name TEXT NOT NULL,
       coordinates TEXT NOT NULL,
@@ -39,15 +44,15 @@ export class Initial1763700000001 implements MigrationInterface {
       camera TEXT NOT NULL,
       label TEXT NOT NULL,
       sub_label TEXT,
-      score REAL NOT NULL,
-      top_score REAL NOT NULL,
+      score DOUBLE PRECISION NOT NULL,
+      top_score DOUBLE PRECISION NOT NULL,
       box TEXT NOT NULL,
-      area REAL NOT NULL,
+      area DOUBLE PRECISION NOT NULL,
       zones TEXT NOT NULL DEFAULT '[]',
-      start_time REAL NOT NULL,
-      end_time REAL,
-      has_snapshot BOOLEAN NOT NULL DEFAULT 0,
-      false_positive BOOLEAN NOT NULL DEFAULT 0,
+      start_time DOUBLE PRECISION NOT NULL,
+      end_time DOUBLE PRECISION,
+      has_snapshot BOOLEAN NOT NULL DEFAULT FALSE,
+      false_positive BOOLEAN NOT NULL DEFAULT FALSE,
       data TEXT NOT NULL)`);
     await q.query('CREATE INDEX idx_events_camera_start ON events (camera, start_time)');
     await q.query('CREATE INDEX idx_events_label_start ON events (label, start_time)');

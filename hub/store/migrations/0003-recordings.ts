@@ -9,12 +9,12 @@ export class Recordings1763700000003 implements MigrationInterface {
       id TEXT PRIMARY KEY NOT NULL,
       camera TEXT NOT NULL,
       path TEXT NOT NULL UNIQUE,
-      start_time REAL NOT NULL,
-      end_time REAL NOT NULL,
-      duration REAL NOT NULL,
-      bytes INTEGER NOT NULL,
-      motion BOOLEAN NOT NULL DEFAULT 0,
-      objects BOOLEAN NOT NULL DEFAULT 0)`);
+      start_time DOUBLE PRECISION NOT NULL,
+      end_time DOUBLE PRECISION NOT NULL,
+      duration DOUBLE PRECISION NOT NULL,
+      bytes BIGINT NOT NULL,
+      motion BOOLEAN NOT NULL DEFAULT FALSE,
+      objects BOOLEAN NOT NULL DEFAULT FALSE)`);
     await q.query('CREATE INDEX idx_recordings_camera_start ON recordings (camera, start_time)');
     await q.query('CREATE INDEX idx_recordings_start ON recordings (start_time)');
     await q.query(`CREATE TABLE exports (
@@ -22,15 +22,15 @@ export class Recordings1763700000003 implements MigrationInterface {
       kind TEXT NOT NULL CHECK (kind IN ('clip','export')),
       camera TEXT NOT NULL,
       event_id TEXT,
-      start_time REAL NOT NULL,
-      end_time REAL NOT NULL,
+      start_time DOUBLE PRECISION NOT NULL,
+      end_time DOUBLE PRECISION NOT NULL,
       status TEXT NOT NULL CHECK (status IN ('queued','running','done','failed')),
-      progress REAL NOT NULL DEFAULT 0,
+      progress DOUBLE PRECISION NOT NULL DEFAULT 0,
       path TEXT,
-      bytes INTEGER,
+      bytes BIGINT,
       error TEXT,
       created_by TEXT,
-      created_at INTEGER NOT NULL)`);
+      created_at BIGINT NOT NULL)`);
     await q.query('CREATE INDEX idx_exports_camera ON exports (camera, start_time)');
   }
 

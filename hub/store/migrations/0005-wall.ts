@@ -6,9 +6,9 @@ export class Wall1763700000005 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`CREATE TABLE kiosks (
-      id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, device_id TEXT NOT NULL, created_at INTEGER NOT NULL)`);
+      id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, device_id TEXT NOT NULL, created_at BIGINT NOT NULL)`);
     await q.query(`CREATE TABLE layouts (
-      id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)`);
+      id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`);
     await q.query(`CREATE TABLE displays (
       id TEXT PRIMARY KEY NOT NULL, kiosk_id TEXT NOT NULL REFERENCES kiosks(id) ON DELETE CASCADE, name TEXT NOT NULL,
       width INTEGER NOT NULL, height INTEGER NOT NULL, layout_id TEXT REFERENCES layouts(id) ON DELETE SET NULL, seq INTEGER NOT NULL DEFAULT 0)`);

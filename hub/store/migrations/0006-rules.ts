@@ -6,7 +6,7 @@ export class Rules1763700000006 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`CREATE TABLE rules (
-      id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)`);
+      id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`);
   }
 
   async down(q: QueryRunner): Promise<void> {
