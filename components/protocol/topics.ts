@@ -192,6 +192,8 @@ export class Topics {
     cameraSets: (): string => `${this.prefix}/camera/+/+/set`,
     cameraPtzs: (): string => `${this.prefix}/camera/+/ptz`,
     cameraRelaySets: (): string => `${this.prefix}/camera/+/relay/+/set`,
+    /** `vigil/camera/<cam>/relay/+/set` — relay commands of one camera. */
+    cameraRelaySetsOf: (cam: string): string => `${this.camera(cam)}/relay/+/set`,
     /** `vigil/bridge/request/#` — every management request. */
     bridgeRequests: (): string => `${this.prefix}/bridge/request/#`,
     /** `vigil/onvif/+/event` — every camera's ONVIF events. */
@@ -202,6 +204,8 @@ export class Topics {
     display: (display: string): string => `${this.display(display)}/#`,
     /** `vigil/display/+/layout/set` — layout commands of every display. */
     displayLayoutSets: (): string => `${this.prefix}/display/+/layout/set`,
+    /** `vigil/display/+/layout/state` — every display's bundle. */
+    displayLayoutStates: (): string => `${this.prefix}/display/+/layout/state`,
     /** `vigil/kiosk/<kiosk>/#` — one kiosk's own topics. */
     kiosk: (kiosk: string): string => `${this.prefix}/kiosk/${seg(kiosk, 'kiosk id')}/#`,
     /** `vigil/head/<head>/#` — one camera head's topics. */
@@ -227,6 +231,13 @@ export class Topics {
     faceLibrary: (): string => `${this.prefix}/faces/library/+/+`,
     faceDescriptors: (): string => `${this.prefix}/faces/descriptor/+/+`,
     faceUnknowns: (): string => `${this.prefix}/faces/unknown/+/+`,
+    /**
+     * `vigil/<area>/#`, `vigil/<area>/<level>/…/#` — everything under one ACL area
+     * ({@link Topics.area}: `camera`, `zone`, `events` …) or one id in it; a level may be `+`.
+     * @throws Error when a level is not a valid segment nor `+`
+     */
+    area: (area: string, ...levels: string[]): string =>
+      [this.prefix, seg(area, 'area'), ...levels.map((l) => (l === '+' ? l : seg(l, 'topic level'))), '#'].join('/'),
   };
 
   // ---- parsing ---------------------------------------------------------------------

@@ -22,6 +22,8 @@ import { UserStore } from './users.ts';
 
 /** A compact JWS (`header.payload.signature`, base64url) as the hub's access tokens are: `eyJ…`. */
 const JWT_SHAPE = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** What a session's access token looks like as an MQTT password (only {@link AuthService.fromMqtt} says whether it is one). */
+export const SESSION_TOKEN_SHAPE = JWT_SHAPE;
 
 export class AuthService {
   readonly users: UserStore;
@@ -123,7 +125,8 @@ export class AuthService {
     return k ? this.keyPrincipal(k) : null;
   }
 
-  private keyPrincipal(k: ApiKeyRow): Principal {
+  /** The principal of an API key row. */
+  keyPrincipal(k: ApiKeyRow): Principal {
     return { kind: 'apikey', id: k.id, name: `key:${k.name}`, role: scopeRole(k.scope), cameras: k.cameras ? (JSON.parse(k.cameras) as string[]) : null };
   }
 

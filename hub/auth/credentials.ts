@@ -13,6 +13,7 @@ import type { DataSource } from 'typeorm';
 import { ApiKeyEntity, DeviceEntity, type ApiKeyRow, type DeviceRow } from '../store/security-entities.ts';
 import { NotFound } from '../errors.ts';
 import type { ApiScope, DeviceKind } from './principal.ts';
+import { ChangeFeed, fingerprint } from './changes.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
@@ -34,6 +35,8 @@ export class CredentialStore {
   /** last_used_at is written at most once a minute per key. */
   private readonly lastWrite = new Map<string, number>();
   private readonly revokedListeners = new Set<(r: Revocation) => void>();
+  /** Every key and device created, changed, revoked or verified, with the clear secret when there is one (`changes.ts`). */
+  readonly changes = new ChangeFeed();
 
   /**
    * Calls `listener` after each revocation (the broker drops the revoked principal's
@@ -58,6 +61,7 @@ export class CredentialStore {
     const secret = randomBytes(32).toString('base64url');
     const row: ApiKeyRow = { id, name: input.name, key_hash: sha256(secret), scope: input.scope, cameras: input.cameras ? JSON.stringify(input.cameras) : null, created_by: input.createdBy, created_at: Date.now(), last_used_at: null, revoked_at: null };
     await this.keys.insert(row);
+    await this.changes.emit({ kind: 'apikey', id, op: 'write', secret: `vgl_${id}_${secret}`, fingerprint: fingerprint(row.key_hash) });
     return { key: `vgl_${id}_${secret}`, api_key: keyToPublic(row) };
   }
 
@@ -67,6 +71,7 @@ export class CredentialStore {
   async revokeKey(id: string): Promise<void> {
     if (!(await this.keys.update({ id }, { revoked_at: Date.now() })).affected) throw new NotFound(`no API key ${id}`);
     this.revoked({ kind: 'apikey', id });
+    await this.changes.emit({ kind: 'apikey', id, op: 'remove' });
   }
 
   /** A key by id, unless revoked (media tokens minted by a key are owned by it). */
@@ -81,6 +86,7 @@ export class CredentialStore {
     if (!p) return null;
     const row = await this.keys.findOneBy({ id: p.id });
     if (!row || row.revoked_at || !sameHash(row.key_hash, sha256(p.secret))) return null;
+    void this.changes.emit({ kind: 'apikey', id: row.id, op: 'seen', secret: key.trim(), fingerprint: fingerprint(row.key_hash) });
     const now = Date.now();
     if (now - (this.lastWrite.get(row.id) ?? 0) > 60_000) {
       this.lastWrite.set(row.id, now);
@@ -95,6 +101,7 @@ export class CredentialStore {
     const secret = randomBytes(32).toString('base64url');
     const row: DeviceRow = { id: input.id, kind: input.kind, secret_hash: sha256(secret), displays: JSON.stringify(input.displays ?? []), created_at: Date.now(), last_seen_at: null, revoked_at: null };
     await this.devices.save(row);
+    await this.changes.emit({ kind: 'device', id: input.id, op: 'write', secret: `vgd_${input.id}_${secret}`, fingerprint: fingerprint(row.secret_hash) });
     return { password: `vgd_${input.id}_${secret}`, device: deviceToPublic(row) };
   }
 
@@ -104,6 +111,7 @@ export class CredentialStore {
   async revokeDevice(id: string): Promise<void> {
     if (!(await this.devices.update({ id }, { revoked_at: Date.now() })).affected) throw new NotFound(`no device ${id}`);
     this.revoked({ kind: 'device', id });
+    await this.changes.emit({ kind: 'device', id, op: 'remove' });
   }
 
   /** A device row (revoked ones too), or null. */
@@ -114,6 +122,7 @@ export class CredentialStore {
   /** Replaces the displays a kiosk device may read. @throws NotFound */
   async setDeviceDisplays(id: string, displays: string[]): Promise<void> {
     if (!(await this.devices.update({ id }, { displays: JSON.stringify(displays) })).affected) throw new NotFound(`no device ${id}`);
+    await this.changes.emit({ kind: 'device', id, op: 'write' });
   }
 
   /** Resolves a whole device credential `vgd_<id>_<secret>` (HTTP `Authorization: Bearer`); null when invalid or revoked. */
@@ -128,6 +137,7 @@ export class CredentialStore {
     if (!p || p.id !== username) return null;
     const row = await this.devices.findOneBy({ id: p.id });
     if (!row || row.revoked_at || !sameHash(row.secret_hash, sha256(p.secret))) return null;
+    void this.changes.emit({ kind: 'device', id: row.id, op: 'seen', secret: password, fingerprint: fingerprint(row.secret_hash) });
     await this.devices.update({ id: row.id }, { last_seen_at: Date.now() });
     return row;
   }

@@ -6,9 +6,11 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { generate as totpGenerate, generateSecret, generateURI, verify as totpVerify } from 'otplib';
 import { UserEntity, type UserRow } from '../store/security-entities.ts';
+import { dialectOf, equalsNoCase } from '../store/dialect.ts';
 import { Conflict, InvalidInput, NotFound } from '../errors.ts';
 import { dummyVerify, hashPassword, verifyPassword } from './passwords.ts';
 import type { Role } from './principal.ts';
+import { ChangeFeed, fingerprint } from './changes.ts';
 import type { SecretBox } from '../../components/protocol/secret-box.ts';
 
 /** How late a TOTP code may arrive, s: one 30-s step (RFC 6238 §5.2). */
@@ -30,14 +32,23 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 export const MIN_PASSWORD = 8;
 
 export class UserStore {
+  /** Every create, change, deletion and password login, with the clear password when there is one (`changes.ts`). */
+  readonly changes = new ChangeFeed();
+
   constructor(private readonly ds: DataSource, private readonly box: SecretBox) {}
 
   private get repo() { return this.ds.getRepository(UserEntity); }
 
   async count(): Promise<number> { return this.repo.count(); }
-  async list(): Promise<PublicUser[]> { return (await this.repo.find({ order: { username: 'ASC' } })).map(toPublic); }
+  /** Every user, by name without case (as SQLite's `COLLATE NOCASE` column sorts; PostgreSQL alike). */
+  async list(): Promise<PublicUser[]> {
+    return (await this.repo.createQueryBuilder('u').orderBy('lower(u.username)', 'ASC').addOrderBy('u.username', 'ASC').getMany()).map(toPublic);
+  }
   async byId(id: string): Promise<UserRow | null> { return this.repo.findOneBy({ id }); }
-  async byName(username: string): Promise<UserRow | null> { return this.repo.createQueryBuilder('u').where('u.username = :u COLLATE NOCASE', { u: username }).getOne(); }
+  /** The user named `username`, ignoring (ASCII) case, as the unique index on names does. */
+  async byName(username: string): Promise<UserRow | null> {
+    return this.repo.createQueryBuilder('u').where(equalsNoCase(dialectOf(this.ds), 'u.username', 'u'), { u: username }).getOne();
+  }
 
   /** Creates a user. @throws InvalidInput (weak password), Conflict (name taken). */
   async create(input: { username: string; password: string; role: Role; cameras?: string[] | null }): Promise<PublicUser> {
@@ -49,6 +60,7 @@ export class UserStore {
       created_at: Date.now(), last_login_at: null,
     };
     await this.repo.insert(row);
+    await this.changes.emit({ kind: 'user', id: row.id, op: 'write', secret: input.password, fingerprint: fingerprint(row.password_hash) });
     return toPublic(row);
   }
 
@@ -63,12 +75,14 @@ export class UserStore {
       u.password_hash = await hashPassword(changes.password);
     }
     await this.repo.save(u);
+    await this.changes.emit({ kind: 'user', id, op: 'write', ...(changes.password !== undefined ? { secret: changes.password, fingerprint: fingerprint(u.password_hash) } : {}) });
     return toPublic(u);
   }
 
   /** Deletes a user (its sessions go with it). @throws NotFound. */
   async delete(id: string): Promise<void> {
     if (!(await this.repo.delete({ id })).affected) throw new NotFound(`no user ${id}`);
+    await this.changes.emit({ kind: 'user', id, op: 'remove' });
   }
 
   /**
@@ -84,6 +98,7 @@ export class UserStore {
     }
     u.last_login_at = Date.now();
     await this.repo.update({ id: u.id }, { last_login_at: u.last_login_at });
+    void this.changes.emit({ kind: 'user', id: u.id, op: 'seen', secret: password, fingerprint: fingerprint(u.password_hash) });
     return u;
   }
 
@@ -104,6 +119,7 @@ export class UserStore {
     if (!(await this.totpOk(u.totp_secret, code))) throw new InvalidInput('the code does not match', 'code', 'invalid_code');
     const codes = Array.from({ length: 10 }, () => randomBytes(5).toString('hex'));
     await this.repo.update({ id }, { totp_enabled: true, recovery_codes: JSON.stringify(codes.map(sha256)) });
+    await this.changes.emit({ kind: 'user', id, op: 'write' });
     return codes;
   }
 
@@ -125,6 +141,7 @@ export class UserStore {
     const u = await this.byId(id);
     if (!u || !(await verifyPassword(password, u.password_hash))) throw new InvalidInput('password is wrong', 'password', 'invalid_credentials');
     await this.repo.update({ id }, { totp_enabled: false, totp_secret: null, recovery_codes: '[]' });
+    await this.changes.emit({ kind: 'user', id, op: 'write', secret: password, fingerprint: fingerprint(u.password_hash) });
   }
 
   /** For tests and tools: the current TOTP code of a user with a secret. */

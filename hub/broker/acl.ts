@@ -22,11 +22,31 @@
  * Management requests (`vigil/bridge/request/#`) are handed to the bridge by the broker
  * policy with their publisher's principal and delivered to nobody; the bridge checks each
  * operation's role (`hub/bridge/roles.ts`), which also decides who reads its answers.
+ *
+ * The same table, as ordered pattern lines for an external broker that reads no payload
+ * (Mosquitto's dynamic security plugin, kept in step by `dynsec-sync.ts`), is
+ * {@link Acl.exportLines}.
  */
 import { headCameraName } from '../../components/protocol/head-info.ts';
 import { filterWithin, type TopicArea, type Topics } from '../../components/protocol/topics.ts';
 import { canSeeCamera, hasRole, type Principal } from '../auth/principal.ts';
-import { bridgeOpRole } from '../bridge/roles.ts';
+import { BRIDGE_OP_ROLES, bridgeOpRole } from '../bridge/roles.ts';
+
+/**
+ * One line of an exported ACL ({@link Acl.exportLines}); the first line whose pattern
+ * matches decides. `publish` (client → broker) and `receive` (broker → client, per
+ * message) match a topic (MQTT §4.7); `subscribe` matches a filter lying within the
+ * pattern ({@link filterWithin}) or, when `literal`, a filter written exactly so.
+ */
+export interface AclLine { access: 'publish' | 'subscribe' | 'receive'; pattern: string; allow: boolean; literal?: boolean }
+
+/** What the hub knows of its cameras, for the exported lines of principals limited to cameras. */
+export interface KnownCameras {
+  /** Every camera the hub has. */
+  cameras: readonly string[];
+  /** zone → the cameras defining it (what the policy learns from camera configs). */
+  zones: ReadonlyMap<string, readonly string[]>;
+}
 
 const within = (x: string, patterns: string[]): boolean => patterns.some((p) => filterWithin(x, p));
 
@@ -195,5 +215,155 @@ export class Acl {
       ...(op.startsWith('camera/') && typeof d.name === 'string' ? [d.name] : []),
       ...(topicCamera ? [topicCamera] : []),
     ];
+  }
+
+  /**
+   * The ACL of `p` as ordered pattern lines, for a broker that matches topics but reads no
+   * payload and knows no Vigil state: Mosquitto's dynamic security plugin, which the hub
+   * keeps in step (`dynsec-sync.ts`). Every line is a branch of {@link canPublish},
+   * {@link canSubscribe} or {@link canReceive} above with the same {@link Topics} patterns
+   * (`test/acl-export.test.ts` holds them to those methods topic by topic). Where those read
+   * a payload or learnt state, the lines deliver less, never more:
+   * - principals limited to cameras receive no `vigil/events` (its camera is in the payload;
+   *   `vigil/camera/<cam>/<label>/event` carries theirs), nor `vigil/event/#`,
+   *   `vigil/tracked_object_update`, `vigil/recorder/export/#`, `vigil/bridge/response/#`;
+   * - other users and keys receive the answers of the bridge operations whose role they hold
+   *   ({@link BRIDGE_OP_ROLES}), not the error answers of the others;
+   * - `vigil/bridge/request/#` is published only by admins of every camera and `component`
+   *   devices: through an external broker the hub runs every request as an admin, since it
+   *   cannot tell who sent it (`hub/bridge/bridge.ts`);
+   * - a subscription naming a camera the hub does not know (yet) is granted to a limited
+   *   principal, and brings nothing (its receive lines name its own cameras only).
+   *
+   * Looser in two corners only: a payload the embedded broker drops as malformed (a
+   * `vigil/events` message that is not JSON) is delivered, and `+` matches an empty
+   * topic level (`vigil/camera//detect/set` is an operator's, a topic no camera has).
+   * Internal principals (the hub's own account) get everything, bridge requests included.
+   * @param known the hub's cameras and zones (read for principals limited to cameras only)
+   * @throws Error when a device id or a display is not a valid topic segment
+   */
+  exportLines(p: Principal, known: KnownCameras): AclLine[] {
+    const { t } = this;
+    const s = t.sub;
+    const lines: AclLine[] = [];
+    const add = (access: AclLine['access'], allow: boolean, patterns: string[], literal = false): void => {
+      for (const pattern of patterns) lines.push({ access, pattern, allow, ...(literal ? { literal } : {}) });
+    };
+    const pub = (allow: boolean, ...x: string[]) => add('publish', allow, x);
+    const sub = (allow: boolean, ...x: string[]) => add('subscribe', allow, x);
+    const recv = (allow: boolean, ...x: string[]) => add('receive', allow, x);
+    /** Camera-named patterns, skipping names that are no topic segment. */
+    const each = (cams: Iterable<string>, f: (c: string) => string[]): string[] => [...cams].flatMap((c) => { try { return f(c); } catch { return []; } });
+
+    if (p.kind === 'internal') {
+      pub(true, '#'); sub(true, '#'); recv(true, '#');
+      return lines;
+    }
+    // `$`-topics (the broker's own, `$share/…`): nobody but the hub.
+    pub(false, '$SYS/#', '$CONTROL/#');
+    sub(false, '$SYS/#', '$CONTROL/#', '$share/#');
+    recv(false, s.bridgeRequests());
+    /** What devices other than `component` and `ha`, and anonymous clients, receive. */
+    const deviceReceive = (cam?: string): void => {
+      recv(false, s.discovery());
+      if (cam) { recv(false, s.cameraConfigs()); recv(true, s.camera(cam)); }
+      recv(false, s.area('camera'));
+      recv(true, s.displays(), s.area('kiosk'), s.area('head'), t.hubAvailability());
+      recv(false, s.all());
+    };
+
+    if (p.kind === 'anonymous') {
+      sub(true, s.displays(), t.hubAvailability());
+      deviceReceive();
+    } else if (p.kind === 'device') {
+      const id = p.id;
+      switch (p.deviceKind) {
+        case 'component':
+          pub(false, s.discovery()); pub(true, '#');
+          add('subscribe', false, ['#', '+/#'], true); // filters wide enough to take in discovery
+          sub(false, s.discovery()); sub(true, '#');
+          recv(false, s.discovery());
+          break;
+        case 'ha':
+          pub(true, s.discovery(), s.cameraSets(), s.cameraPtzs(), s.cameraRelaySets(), t.eventTrigger(), s.displayLayoutSets(), s.allHeadStateSets());
+          pub(false, s.bridgeRequests()); // run as an admin through an external broker; HA acts as an operator
+          sub(true, s.discovery(), s.all());
+          recv(false, s.cameraConfigs());
+          break;
+        case 'head':
+          pub(true, s.head(id)); sub(true, s.head(id)); deviceReceive();
+          break;
+        case 'kiosk':
+          pub(true, s.kiosk(id)); sub(true, ...(p.displays ?? []).map((d) => s.display(d)), s.kiosk(id), t.hubAvailability()); deviceReceive();
+          break;
+        case 'camera':
+          pub(false, t.cameraConfig(id), s.cameraSetsOf(id)); pub(true, s.camera(id)); sub(true, s.camera(id)); deviceReceive(id);
+          break;
+        default:
+          deviceReceive();
+          break;
+      }
+    } else if (hasRole(p, 'viewer')) {
+      const mine = p.cameras;
+      const cams = mine ?? [];
+      const others = mine ? known.cameras.filter((c) => !mine.includes(c)) : [];
+      // Publish (canPublish): never discovery; admins all of vigil/# but configs and faces; operators commands.
+      pub(false, s.discovery());
+      if (hasRole(p, 'admin')) {
+        pub(false, s.cameraConfigs(), s.faces());
+        pub(mine === null, s.bridgeRequests());
+        if (mine) {
+          // Nothing under a camera it cannot see (cameraNamed: camera/<c>, recorder/<c>, onvif/<c> but `export`).
+          pub(true, s.area('recorder', 'export'), s.area('onvif', 'export'), ...each(cams, (c) => [s.camera(c), s.area('recorder', c), s.area('onvif', c)]));
+          pub(false, s.area('camera', '+'), s.area('recorder', '+'), s.area('onvif', '+'));
+        }
+        pub(true, s.all());
+      } else if (hasRole(p, 'operator')) {
+        if (mine === null) pub(true, s.cameraSets(), s.cameraPtzs(), s.cameraRelaySets(), s.allHeadStateSets());
+        else {
+          pub(true, ...each(cams, (c) => [s.cameraSetsOf(c), t.cameraPtz(c), s.cameraRelaySetsOf(c)]));
+          const headPrefix = headCameraName('');
+          pub(true, ...each(cams.filter((c) => c.startsWith(headPrefix)), (c) => [s.headStateSets(c.slice(headPrefix.length))]));
+        }
+        pub(true, t.eventTrigger(), s.displayLayoutSets());
+        pub(false, s.bridgeRequests()); // run as an admin through an external broker
+      } else {
+        pub(false, s.bridgeRequests()); // run as an admin through an external broker
+      }
+      // Subscribe (canSubscribe): within vigil/#, naming no camera it cannot see.
+      if (mine) {
+        const named = (c: string): string[] => [s.camera(c), s.area('faces', 'unknown', c), ...(c === 'export' ? [] : [s.area('recorder', c), s.area('onvif', c)])];
+        sub(true, ...each(cams, named));
+        sub(false, ...each(others, named));
+      }
+      sub(true, s.all());
+      // Receive (canReceive), area by area.
+      recv(false, s.discovery(), s.cameraConfigs());
+      if (mine) {
+        recv(true, ...each(cams, (c) => [s.camera(c)]));
+        recv(false, s.area('camera'));
+        recv(false, s.area('events'), s.area('event'), s.area('tracked_object_update'), s.area('component'), s.displayLayoutStates());
+        const zones = [...known.zones].filter(([, zc]) => zc.length > 0 && zc.every((c) => mine.includes(c))).map(([z]) => z);
+        recv(true, ...each(zones, (z) => [s.area('zone', z)]));
+        recv(false, s.area('zone'));
+        recv(false, s.area('recorder', 'export'));
+        recv(true, ...each(cams, (c) => [s.area('recorder', c), s.area('onvif', c), s.area('faces', 'unknown', c)]));
+        recv(false, s.area('recorder'), s.area('onvif'), s.area('faces', 'unknown'));
+        recv(true, t.bridgeState());
+        recv(false, s.area('bridge'));
+      } else {
+        recv(true, t.bridgeState());
+        if (hasRole(p, 'admin')) recv(true, s.area('bridge'));
+        else {
+          recv(true, ...Object.keys(BRIDGE_OP_ROLES).filter((op) => hasRole(p, bridgeOpRole(op))).map((op) => t.bridgeResponse(op)));
+          recv(false, s.area('bridge'));
+        }
+      }
+    }
+    // Whatever no line above allowed: refused; received when subscribed (canReceive's default).
+    pub(false, '#');
+    sub(false, '#');
+    recv(true, '#');
+    return lines;
   }
 }
