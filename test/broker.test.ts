@@ -65,7 +65,7 @@ describe('anonymous access when allowed', () => {
     try {
       const anon = await MqttRecorder.connect(h.mqttUrl, ['vigil/display/hall/layout/state'], {});
       await expect(anon.client.subscribeAsync('vigil/events')).rejects.toThrow(/Subscribe error/);
-      anon.client.publish('vigil/display/hall/layout/state', '{}', { qos: 0 }); // refused: aedes drops the client
+      anon.client.publish('vigil/display/hall/layout/state', '{}', { qos: 0 }); // refused: dropped, the connection kept
       await new Promise((r) => setTimeout(r, 300));
       expect(anon.on('vigil/display/hall/layout/state')).toHaveLength(0); // publishing refused
       await anon.close();

@@ -124,7 +124,12 @@ export class CameraComponent implements Component {
     const log = this.ctx.logger.child({ camera: name });
     let next: CameraConfig | undefined;
     if (payload.length) {
-      const r = cameraConfig.safeParse(JSON.parse(payload.toString('utf8')));
+      let json: unknown;
+      try { json = JSON.parse(payload.toString('utf8')); } catch (err) {
+        log.error({ err: (err as Error).message }, 'invalid camera config on the bus (not JSON); ignored');
+        return;
+      }
+      const r = cameraConfig.safeParse(json);
       if (!r.success) { log.error({ issues: r.error.issues }, 'invalid camera config on the bus; ignored'); return; }
       next = r.data.enabled ? this.openCredentials(r.data, log) : undefined;
     }

@@ -217,7 +217,9 @@ export class DetectorComponent implements Component {
       this.cams.delete(p.camera);
       return;
     }
-    const r = cameraConfig.safeParse(JSON.parse(payload.toString('utf8')));
+    let json: unknown;
+    try { json = JSON.parse(payload.toString('utf8')); } catch { json = undefined; }
+    const r = cameraConfig.safeParse(json);
     if (!r.success) { this.ctx.logger.warn({ camera: p.camera }, 'invalid camera config; ignored by the detector'); return; }
     const cfg = r.data;
     if (!cfg.enabled) {

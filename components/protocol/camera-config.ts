@@ -16,6 +16,17 @@ export const cameraName = z
   .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a lower-case slug (a-z, 0-9, _ and -), at most 64 characters')
   .refine((n) => n !== 'exports', 'exports is reserved (the recordings root holds exports/ beside the cameras)');
 
+/**
+ * An object label (`person`, `car`, COCO's `traffic light` …): it becomes a topic segment
+ * (`vigil/camera/<cam>/<label>`, `vigil/zone/<zone>/<label>`), so not empty and without
+ * `/`, `+`, `#`, control characters; at most 64 characters.
+ */
+export const objectLabel = z
+  .string()
+  .min(1, 'a label cannot be empty')
+  .max(64)
+  .regex(/^[^/+#\u0000-\u001f\u007f]+$/, 'a label cannot hold /, +, # or control characters');
+
 /** A polygon in normalized coordinates: at least 3 `[x, y]` points, each 0–1. */
 export const polygon = z
   .array(z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]))
@@ -51,7 +62,7 @@ export const zoneConfig = z
     name: cameraName,
     coordinates: polygon,
     /** Labels that count in this zone; empty = every tracked label. */
-    objects: z.array(z.string()).default([]),
+    objects: z.array(objectLabel).default([]),
     /** Minimum object score (0–1) to count in this zone; 0 = the object's own threshold. */
     threshold: z.number().min(0).max(1).default(0),
     /** Consecutive frames inside before an object enters the zone (Frigate's `inertia`). */
@@ -242,8 +253,8 @@ export const cameraConfig = z
       .prefault({}),
     objects: z
       .object({
-        track: z.array(z.string()).default(['person', 'car']),
-        filters: z.record(z.string(), objectFilter).default({}),
+        track: z.array(objectLabel).default(['person', 'car']),
+        filters: z.record(objectLabel, objectFilter).default({}),
       })
       .strict()
       .prefault({}),

@@ -38,6 +38,10 @@ export class CameraService {
   private readonly known = new Set<string>();
   /** Current config of each stored camera (credentials opened), for services that need it synchronously. */
   private readonly current = new Map<string, CameraConfig>();
+  /** The config body last published per camera (its sealed password differs every time). */
+  private readonly published = new Map<string, string>();
+  /** When a foreign config of each camera was last logged, Unix ms (once a minute per camera). */
+  private readonly foreignLogged = new Map<string, number>();
 
   /**
    * @param box seals camera passwords in the retained config on the bus (components open them with the same key)
@@ -45,16 +49,34 @@ export class CameraService {
    */
   constructor(private readonly repo: CamerasRepo, private readonly bus: Bus, private readonly topics: Topics, private readonly logger: Logger, private readonly box: SecretBox, private readonly fileRoots: string[]) {}
 
-  /** Publishes every stored camera, clears retained configs of cameras no longer stored, and takes `…/set` commands. */
+  /**
+   * Publishes every stored camera, clears retained configs of cameras no longer stored,
+   * puts back the stored config when another client published a different one for a
+   * stored camera (components run from the bus: a forged or broken config must not stay
+   * there), and takes `…/set` commands.
+   */
   async start(): Promise<void> {
     const cams = await this.repo.list();
     for (const c of cams) this.publish(c);
     await this.bus.subscribe(this.topics.sub.cameraConfigs(), (topic, payload, { retain }) => {
       const p = this.topics.parse(topic);
-      if (p?.kind === 'camera.config' && retain && payload.length && !this.known.has(p.camera)) {
-        this.logger.info({ camera: p.camera }, 'clearing retained config of a camera that is no longer stored');
-        this.bus.publishState(topic, '');
+      if (p?.kind !== 'camera.config') return;
+      if (!this.known.has(p.camera)) {
+        if (retain && payload.length) {
+          this.logger.info({ camera: p.camera }, 'clearing retained config of a camera that is no longer stored');
+          this.bus.publishState(topic, '');
+        }
+        return;
       }
+      const mine = this.published.get(p.camera);
+      if (mine === undefined || payload.toString() === mine) return;
+      // A retained one is usually this hub's own from before a restart (a fresh seal differs): put back quietly.
+      const last = this.foreignLogged.get(p.camera) ?? 0;
+      if (!retain && Date.now() - last > 60_000) {
+        this.foreignLogged.set(p.camera, Date.now());
+        this.logger.warn({ camera: p.camera }, 'another client published a different config of a stored camera: publishing the stored one again');
+      }
+      this.bus.publishState(topic, mine);
     });
     await this.bus.subscribe(this.topics.sub.cameraSets(), (topic, payload) => this.onSet(topic, payload));
   }
@@ -118,6 +140,7 @@ export class CameraService {
     if (!(await this.repo.delete(name))) throw new NotFound(`no camera ${name}`);
     this.known.delete(name);
     this.current.delete(name);
+    this.published.delete(name);
     this.bus.publishState(this.topics.cameraConfig(name), '');
     for (const f of CAMERA_FEATURES) this.bus.publishState(this.topics.cameraFeatureState(name, f), '');
     this.logger.info({ camera: name }, 'camera deleted');
@@ -153,7 +176,8 @@ export class CameraService {
   private publish(cam: CameraConfig): void {
     this.known.add(cam.name);
     this.current.set(cam.name, cam);
-    const onBus = cam.password ? { ...cam, password: this.box.seal(cam.password) } : cam;
+    const onBus = JSON.stringify(cam.password ? { ...cam, password: this.box.seal(cam.password) } : cam);
+    this.published.set(cam.name, onBus);
     this.bus.publishState(this.topics.cameraConfig(cam.name), onBus);
     for (const f of CAMERA_FEATURES) this.bus.publishState(this.topics.cameraFeatureState(cam.name, f), FEATURE_SETTERS[f].read(cam));
   }

@@ -113,7 +113,9 @@ export class RecordingIndex {
   }
 
   private async onSegmentMessage(payload: Buffer): Promise<void> {
-    const r = segmentMsg.safeParse(JSON.parse(payload.toString()));
+    let json: unknown;
+    try { json = JSON.parse(payload.toString()); } catch { json = undefined; }
+    const r = segmentMsg.safeParse(json);
     if (!r.success) { this.logger.warn('invalid segment announcement; dropped'); return; }
     await this.index({ ...r.data, motion: false, objects: false });
   }
@@ -125,7 +127,7 @@ export class RecordingIndex {
     if (on && (!last || last[1] !== null)) list.push([now, null]);
     if (!on && last && last[1] === null) {
       last[1] = now;
-      void this.repo.flag(camera, last[0], now, { motion: true });
+      this.flag(camera, last[0], now, { motion: true });
     }
     this.motion.set(camera, list);
   }
@@ -141,7 +143,15 @@ export class RecordingIndex {
     for (const [id, [, end]] of cam) if (end !== null && end < now - 3600) cam.delete(id);
     this.objects.set(a.camera, cam);
     // Flag on every message: a long event marks segments as they are written.
-    void this.repo.flag(a.camera, a.start_time, a.end_time ?? now, { objects: true });
+    this.flag(a.camera, a.start_time, a.end_time ?? now, { objects: true });
+  }
+
+  /**
+   * Flags segments without waiting. A failure (the database unreachable, or closed while the
+   * hub stops) is logged at debug level: the store's health watch reports an outage once.
+   */
+  private flag(camera: string, from: number, to: number, flags: { motion?: boolean; objects?: boolean }): void {
+    this.repo.flag(camera, from, to, flags).catch((err: Error) => this.logger.debug({ camera, err: err.message }, 'flagging recording segments failed'));
   }
 }
 

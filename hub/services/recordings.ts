@@ -66,8 +66,11 @@ export class Recordings {
       if (rec) return this.exports.onEventEnd({ id: a.id, camera: a.camera, start_time: a.start_time, end_time: a.end_time }, rec).then(() => undefined, (err: Error) => logger.warn({ err: err.message }, 'event clip not queued'));
     });
     await bus.subscribe(topics.sub.cameraLeaf('state'), (_t, payload) => {
-      const err = (JSON.parse(payload.toString()) as { recording?: { last_error?: string | null } }).recording?.last_error;
-      if (err && /no space left/i.test(err)) this.sweeper.reportFull(err);
+      // Any client may publish here: a payload that is not a state object is ignored.
+      let state: { recording?: { last_error?: unknown } } | null;
+      try { state = JSON.parse(payload.toString()) as typeof state; } catch { return; }
+      const err = state?.recording?.last_error;
+      if (typeof err === 'string' && /no space left/i.test(err)) this.sweeper.reportFull(err);
     });
     this.sweeper.start();
   }

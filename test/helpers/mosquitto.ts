@@ -1,11 +1,14 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { freePort } from './ports.ts';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
+/** Debian's `mosquitto` package ships the dynamic security plugin here. */
+export const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
 const READY_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 3_000;
 const STDERR_KEEP = 16 * 1024;
@@ -20,6 +23,21 @@ export interface MosquittoBroker {
   url: string;
   /** SIGTERM the broker (SIGKILL after 3 s), wait for it to exit, remove its temp dir. Idempotent. */
   stop(): Promise<void>;
+  /** With `opts.dynsec`: the plugin's admin account and its `dynamic-security.json`. */
+  dynsec?: { username: string; password: string; file: string };
+}
+
+/** Start options of {@link startMosquitto}. */
+export interface MosquittoOptions {
+  port?: number;
+  config?: string[];
+  /**
+   * Load the dynamic security plugin ({@link DYNSEC_PLUGIN}) with a fresh
+   * `dynamic-security.json` made by `mosquitto_ctrl dynsec init <file> <username> <password>`
+   * (that account is the plugin's admin), `per_listener_settings false` and
+   * `allow_anonymous false`: every client then logs in as a plugin client.
+   */
+  dynsec?: { username: string; password: string };
 }
 
 /**
@@ -31,18 +49,22 @@ export interface MosquittoBroker {
  *
  * @param opts.port TCP port to listen on; omitted or 0 picks a free one (via
  *   {@link freePort}, retried up to 3 times if another process takes it first).
+ * @param opts.config extra `mosquitto.conf` lines after the defaults (e.g. a `plugin`,
+ *   `max_packet_size`); `allow_anonymous` and the listener stay as above.
+ * @param opts.dynsec the dynamic security plugin and its admin (see {@link MosquittoOptions});
+ *   readiness then takes any CONNACK (an anonymous CONNECT is refused).
  * @returns The running broker's handle. Always `stop()` it, e.g. in `afterAll`.
  * @throws If mosquitto cannot be spawned (`apt-get install mosquitto`), exits
  *   early (e.g. port in use) or does not accept connections within 10 s; the
  *   message includes the broker's stderr.
  */
-export async function startMosquitto(opts: { port?: number } = {}): Promise<MosquittoBroker> {
+export async function startMosquitto(opts: MosquittoOptions = {}): Promise<MosquittoBroker> {
   const fixed = opts.port !== undefined && opts.port !== 0;
   let lastError: unknown;
   for (let attempt = 0; attempt < (fixed ? 1 : PORT_ATTEMPTS); attempt++) {
     const port = fixed ? opts.port! : await freePort();
     try {
-      return await startOn(port);
+      return await startOn(port, opts.config ?? [], opts.dynsec);
     } catch (err) {
       lastError = err;
       if (fixed || !(err instanceof BrokerExitedEarly)) break;
@@ -53,14 +75,23 @@ export async function startMosquitto(opts: { port?: number } = {}): Promise<Mosq
 
 class BrokerExitedEarly extends Error {}
 
-async function startOn(port: number): Promise<MosquittoBroker> {
+async function startOn(port: number, extra: string[], dynsec?: { username: string; password: string }): Promise<MosquittoBroker> {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-mosquitto-'));
   const conf = join(dir, 'mosquitto.conf');
+  const dynsecFile = join(dir, 'dynamic-security.json');
+  if (dynsec) await promisify(execFile)('mosquitto_ctrl', ['dynsec', 'init', dynsecFile, dynsec.username, dynsec.password]);
   await writeFile(
     conf,
     [
+      ...(dynsec ? ['per_listener_settings false'] : []),
       `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
+      `allow_anonymous ${dynsec ? 'false' : 'true'}`,
+      ...(dynsec ? [
+        `plugin ${DYNSEC_PLUGIN}`,
+        `plugin_opt_config_file ${dynsecFile}`,
+        // Plugins load after mosquitto drops root for its own user, who cannot read this temp dir.
+        ...(process.getuid?.() === 0 ? ['user root'] : []),
+      ] : []),
       'persistence false',
       'max_queued_messages 10000',
       'log_dest stderr',
@@ -68,6 +99,7 @@ async function startOn(port: number): Promise<MosquittoBroker> {
       'log_type warning',
       'log_type notice',
       'log_type information', // "mosquitto version X running" marks listeners as bound
+      ...extra,
       '',
     ].join('\n'),
   );
@@ -117,7 +149,7 @@ async function startOn(port: number): Promise<MosquittoBroker> {
     }
     // Only trust the port once *our* broker says its listeners are bound: a connect
     // alone could reach whoever else holds the port while mosquitto fails to bind.
-    if (/mosquitto version \S+ running/.test(stderr) && (await canConnect(port))) break;
+    if (/mosquitto version \S+ running/.test(stderr) && (await canConnect(port, dynsec !== undefined))) break;
     if (Date.now() > deadline) {
       await stop();
       throw new Error(describe(`did not accept connections within ${READY_TIMEOUT_MS / 1000} s`));
@@ -125,15 +157,16 @@ async function startOn(port: number): Promise<MosquittoBroker> {
     await new Promise((r) => setTimeout(r, 50));
   }
 
-  return { port, url: `mqtt://127.0.0.1:${port}`, stop };
+  return { port, url: `mqtt://127.0.0.1:${port}`, stop, ...(dynsec ? { dynsec: { ...dynsec, file: dynsecFile } } : {}) };
 }
 
 /**
  * True when an MQTT broker answers on 127.0.0.1:port: sends an MQTT 3.1.1 CONNECT
  * (clean session, empty client id) and waits for a CONNACK, so a foreign process
- * that grabbed the port is not mistaken for our broker.
+ * that grabbed the port is not mistaken for our broker. `anyCode`: a refusing CONNACK
+ * counts too (a broker without anonymous access answers 5).
  */
-function canConnect(port: number): Promise<boolean> {
+function canConnect(port: number, anyCode = false): Promise<boolean> {
   const CONNECT = Buffer.from([0x10, 0x0c, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00]);
   const DISCONNECT = Buffer.from([0xe0, 0x00]);
   return new Promise((resolve) => {
@@ -148,7 +181,7 @@ function canConnect(port: number): Promise<boolean> {
     };
     sock.setTimeout(1_000, () => done(false));
     sock.once('connect', () => sock.write(CONNECT));
-    sock.on('data', (buf: Buffer) => done(buf.length >= 4 && buf[0] === 0x20 && buf[3] === 0x00));
+    sock.on('data', (buf: Buffer) => done(buf.length >= 4 && buf[0] === 0x20 && (anyCode || buf[3] === 0x00)));
     sock.on('error', () => done(false));
     sock.once('close', () => done(false));
   });
