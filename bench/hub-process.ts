@@ -116,6 +116,12 @@ export interface StartHubOptions {
   config?: Record<string, unknown>;
   /** Also create an MQTT device credential (`component` kind) for a bench client. */
   mqttDevice?: boolean;
+  /** Extra node flags for the hub (before `--import tsx`), after those of `BENCH_HUB_NODE_ARGS`. */
+  nodeArgs?: string[];
+  /** Extra environment variables of the hub process. */
+  env?: Record<string, string>;
+  /** Preload `bench/hub-probe.mjs` writing into this directory (event-loop delay each second; CPU profile windows on SIGUSR2, see `bench/probe.ts`). */
+  probeDir?: string;
 }
 
 /** A running hub process. */
@@ -181,11 +187,11 @@ export async function startHub(opts: StartHubOptions): Promise<HubProcess> {
 
   const t0 = performance.now();
   // BENCH_HUB_NODE_ARGS: extra node flags for the hub, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it under the bench.
-  const nodeArgs = process.env.BENCH_HUB_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const nodeArgs = [...(process.env.BENCH_HUB_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(opts.nodeArgs ?? []), ...(opts.probeDir ? ['--import', join(ROOT, 'bench', 'hub-probe.mjs')] : [])];
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'hub/main.ts', '--config', configFile], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, VIGIL_LOG_FORMAT: 'json' },
+    env: { ...process.env, VIGIL_LOG_FORMAT: 'json', ...opts.env, ...(opts.probeDir ? { VIGIL_PROBE_DIR: opts.probeDir } : {}) },
   });
   let stdout = '';
   let stderr = '';
@@ -286,4 +292,24 @@ export function machineCpuTicks(): { busy: number; total: number } {
   const v = line.trim().split(/\s+/).slice(1).map(Number);
   const total = v.slice(0, 8).reduce((a, b) => a + b, 0); // user nice system idle iowait irq softirq steal
   return { busy: total - v[3]! - v[4]!, total };
+}
+
+/**
+ * Waits until the process `pid` (every thread) used at most `maxCpuPct` % of one core over
+ * a second — a hub done starting (Node-RED loads its nodes after `/api/health` answers) —
+ * or `timeoutMs` passed; returns the seconds waited.
+ */
+export async function waitIdle(pid: number, maxCpuPct = 10, timeoutMs = 30_000): Promise<number> {
+  const ticks = clockTicks();
+  const t0 = performance.now();
+  let prev = procStat(pid)?.cpuTicks ?? 0;
+  while (performance.now() - t0 < timeoutMs) {
+    await sleep(1000);
+    const now = procStat(pid)?.cpuTicks;
+    if (now === undefined) break;
+    const pct = ((now - prev) / ticks) * 100;
+    prev = now;
+    if (pct <= maxCpuPct) break;
+  }
+  return (performance.now() - t0) / 1000;
 }

@@ -15,6 +15,8 @@ import { benchKiosk } from './kiosk.ts';
 import { benchRules } from './rules.ts';
 import { benchHeadState } from './head-state.ts';
 import { benchHeadWs } from './head-ws.ts';
+import { benchRestUnderLoad } from './rest-under-load.ts';
+import { benchStore } from './store.ts';
 
 const all: Record<string, () => Promise<Record<string, number | string>>> = {
   // The detector's figures, then what known faces and licence plates add to an event (one
@@ -38,7 +40,10 @@ const all: Record<string, () => Promise<Record<string, number | string>>> = {
     return { backend: f.backend, attempts: f.attempts, attempt_ms_median: f.attempt_ms.median, attempt_ms_p95: f.attempt_ms.p95, same_person_min: f.same_person.min, other_people_max: f.other_people.max, rss_added_mib: f.rss_added_mib };
   },
   pipeline: () => benchPipeline(),
+  // The embedded broker in a hub process vs Mosquitto (password file + ACL), authenticated clients, QoS 0 and 1 (≈ 30 s).
   broker: () => benchBroker(),
+  // GET /api/events p50/p95/p99 with and without 8 cameras streaming frames, the hub's event-loop delay and GC (≈ 2 min).
+  rest: () => benchRestUnderLoad(),
   'hub-rss': () => benchHubRss(),
   recorder: () => benchRecorder(),
   live: () => benchLive(),
@@ -46,6 +51,8 @@ const all: Record<string, () => Promise<Record<string, number | string>>> = {
   rules: () => benchRules(),
   'head-state': () => benchHeadState(),
   'head-ws': () => benchHeadWs(),
+  // SQLite vs PostgreSQL: event upserts as the event store writes them, /api/events queries (≈ 20 s).
+  store: () => benchStore(),
   // Capacity prints its per-step table here and returns the summary (≈ 10 min).
   capacity: async () => {
     const r = await benchCapacity();

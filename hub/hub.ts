@@ -21,7 +21,12 @@ import { CameraComponent } from '../components/camera/index.ts';
 import { DetectorComponent, detectorOptions } from '../components/detector/index.ts';
 import { EmbeddedBroker } from './broker/broker.ts';
 import { BrokerPolicy, INTERNAL_USER } from './broker/policy.ts';
-import { openStore } from './store/datasource.ts';
+import { Acl } from './broker/acl.ts';
+import { DynsecClient } from './broker/dynsec-client.ts';
+import { DynsecSync } from './broker/dynsec-sync.ts';
+import { MqttWsRelay } from './broker/ws-relay.ts';
+import { describeStore, openStore, storeLocation } from './store/datasource.ts';
+import { StoreHealth } from './store/store-health.ts';
 import { CamerasRepo } from './store/cameras-repo.ts';
 import { EventsRepo } from './store/events-repo.ts';
 import { CameraService } from './services/camera-service.ts';
@@ -90,9 +95,12 @@ export class Hub {
   private liveBus?: BusLiveSource;
   // Parts made by the services, in start order.
   private ds!: DataSource;
+  private storeHealth?: StoreHealth;
   private keys!: HubKeys;
   private policy?: BrokerPolicy;
   private broker?: EmbeddedBroker;
+  /** Mosquitto's dynamic security kept in step (`mqtt.dynamic_security`). */
+  private dynsec?: DynsecSync;
   private bus?: Bus;
   private status!: SystemStatus;
   private eventsRepo!: EventsRepo;
@@ -115,6 +123,16 @@ export class Hub {
     this.recordingsRoot = resolve(config.recordings.root ?? join(this.dataDir, 'recordings'));
   }
 
+  /** The store: `store.url` (PostgreSQL), else `<data_dir>/vigil.db`. */
+  private get storeWhere(): string {
+    return storeLocation({ data_dir: this.dataDir, store: this.config.store });
+  }
+
+  /** The dynamic-security sync of an external Mosquitto (`mqtt.dynamic_security`), after start. */
+  get dynamicSecurity(): DynsecSync | undefined {
+    return this.dynsec;
+  }
+
   /** URL components and clients use to reach the bus. */
   get mqttUrl(): string {
     return this.config.mqtt.url ?? `mqtt://127.0.0.1:${this.mqttPort}`;
@@ -129,7 +147,7 @@ export class Hub {
     this.graph = new ServiceGraph(this.services(), this.logger);
     await this.graph.start();
     const { config } = this;
-    this.logger.info({ version: VERSION, mqtt: this.broker ? `embedded :${this.mqttPort}` : redactUrl(config.mqtt.url!) }, 'Vigil hub started');
+    this.logger.info({ version: VERSION, mqtt: this.broker ? `embedded :${this.mqttPort}` : redactUrl(config.mqtt.url!), store: describeStore(this.storeWhere) }, 'Vigil hub started');
   }
 
   /** Stops every started service in reverse order. Safe to call twice, or without start. */
@@ -150,18 +168,33 @@ export class Hub {
     const child = (module: string) => logger.child({ module });
     return [
       step('store', async () => {
-        this.ds = await openStore(join(this.dataDir, 'vigil.db'));
+        this.ds = await openStore(this.storeWhere, { logger: child('store') });
+        this.storeHealth = new StoreHealth(this.ds, child('store'));
+        this.storeHealth.start();
         this.keys = loadHubKeys(this.dataDir);
         this.auth = new AuthService(this.ds, this.keys, this.dataDir, config.auth.login_limits, child('auth'));
         this.eventsRepo = new EventsRepo(this.ds);
-      }, async () => { if (this.ds.isInitialized) await this.ds.destroy(); }),
+      }, async () => { this.storeHealth?.stop(); if (this.ds.isInitialized) await this.ds.destroy(); }),
       step('broker', async () => {
         if (config.mqtt.url) return;
         this.policy = new BrokerPolicy({ topics, allowAnonymous: config.mqtt.allow_anonymous, auth: this.auth, logger: child('broker') });
-        this.broker = new EmbeddedBroker({ host: config.mqtt.host, port: config.mqtt.port, policy: this.policy, logger: child('broker') });
+        this.broker = new EmbeddedBroker({ host: config.mqtt.host, port: config.mqtt.port, policy: this.policy, logger: child('broker'), maxPacketSize: config.mqtt.max_packet_size });
         await this.broker.start();
         this.mqttPort = this.broker.port;
       }, () => this.broker?.stop()),
+      // An external Mosquitto enforcing Vigil's ACL: before the hub's own clients connect (its account gets its role here).
+      step('mqtt access', async () => {
+        const { mqtt } = config;
+        if (!mqtt.url || !mqtt.dynamic_security) return;
+        if (!mqtt.username || mqtt.password === undefined) throw new Error('mqtt.dynamic_security needs mqtt.username and mqtt.password: the account of the dynamic security plugin\'s admin (docs/security.md, "External broker")');
+        const log = child('dynsec');
+        this.dynsec = new DynsecSync({
+          client: new DynsecClient({ url: mqtt.url, username: mqtt.username, password: mqtt.password, protocolVersion: mqtt.protocol_version, logger: log }),
+          auth: this.auth!, acl: new Acl(topics), topics, hubUsername: mqtt.username, logger: log,
+          seedCameras: async () => new CamerasRepo(this.ds, this.keys.box).list(),
+        });
+        await this.dynsec.start();
+      }, () => this.dynsec?.stop()),
       step('bus', async () => { this.bus = await this.connectBus('hub', topics.hubAvailability()); }, () => this.bus?.close()),
       step('system status', async () => {
         this.status = new SystemStatus(this.bus!, topics);
@@ -254,6 +287,7 @@ export class Hub {
   /** The REST API, pages, live view and MQTT over WebSocket on one listening server. */
   private httpService(): HubService {
     let live: LiveAttachment | undefined;
+    let relay: MqttWsRelay | undefined;
     return step('http', async () => {
       const { config, logger } = this;
       const auth = this.auth!, cams = this.cameras!, rec = this.recordings;
@@ -274,10 +308,16 @@ export class Hub {
       });
       this.http = new HubHttpServer(app);
       if (this.broker && config.mqtt.websocket) this.broker.attachWebSocket(this.http.server);
+      // An external Mosquitto with dynamic security: /mqtt relayed to it (session tokens turned into per-connection clients).
+      if (this.dynsec && config.mqtt.url && config.mqtt.websocket) {
+        relay = new MqttWsRelay({ url: config.mqtt.url, auth: this.auth!, sessions: this.dynsec, logger: logger.child({ module: 'mqtt-relay' }) });
+        relay.attach(this.http.server);
+      }
       live = attachLive(this.http.server, liveOptions);
       this.httpPort = await this.http.listen(config.http.port, config.http.host);
       logger.info({ url: `http://${config.http.host === '0.0.0.0' ? 'localhost' : config.http.host}:${this.httpPort}` }, 'HTTP API listening');
     }, async () => {
+      relay?.close();
       live?.close();
       await this.http?.close();
     });
@@ -370,7 +410,8 @@ export class Hub {
 
   /** Why the hub is not ready (`/api/health` 503, bridge `health`), or null. */
   private healthProblem(): string | null {
-    return this.bus?.connected ? (this.ds.isInitialized ? null : 'database closed') : 'not connected to the MQTT broker';
+    if (!this.bus?.connected) return 'not connected to the MQTT broker';
+    return this.storeHealth ? this.storeHealth.problem() : 'database closed';
   }
 
   /** The body of `/api/system`. */
@@ -390,6 +431,7 @@ export class Hub {
         ...this.graph?.optionalStatus(),
         events: this.eventStore.stats,
         rules: { ...(this.rules?.status() ?? { state: 'disabled' }), simple_rules: this.simpleRules.status() },
+        ...(this.dynsec ? { dynamic_security: this.dynsec.status() } : {}),
       },
       cameras: Object.fromEntries([...new Set([...status.cameras.keys(), ...Object.keys(detection)])].map((k) => {
         const v = status.cameras.get(k);

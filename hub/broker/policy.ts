@@ -1,7 +1,11 @@
 /**
  * Broker policy: every authentication and ACL decision of the embedded broker, in one
- * module, as aedes hooks (`authenticate`, `authorizePublish`, `authorizeSubscribe`,
- * `authorizeForward`; aedes `aedes.js`). The rules themselves are in `acl.ts`.
+ * module, as aedes hooks (`preConnect`, `authenticate`, `authorizePublish`,
+ * `authorizeSubscribe`, `authorizeForward`; aedes `aedes.js`). The rules themselves are in
+ * `acl.ts`. Refusals answer as Mosquitto 2 does (MQTT 3.1.1): a zero-length client id with
+ * clean session 0 gets CONNACK 0x02; a refused PUBLISH is acknowledged and dropped (the
+ * connection stays); a refused subscription gets 0x80 in its SUBACK. Each is logged once
+ * per client and reason per window (`refusal-log.ts`).
  *
  * Every client authenticates (Mosquitto 2's default): users (username + password),
  * API keys (any username, the key as password), device credentials (device id +
@@ -19,11 +23,21 @@ import type { Revocation } from '../auth/credentials.ts';
 import type { SessionRevocation } from '../auth/sessions.ts';
 import type { Topics } from '../../components/protocol/topics.ts';
 import { Acl } from './acl.ts';
+import { AclDecisions } from './acl-cache.ts';
+import { RefusalLog } from './refusal-log.ts';
 
 /** Username of Vigil's in-process components. */
 export const INTERNAL_USER = '$vigil-internal';
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+
+/**
+ * Where a refused client PUBLISH goes once acknowledged: a `$SYS` topic, which no client
+ * may subscribe to (the ACL refuses `$` filters) and which aedes never delivers to filters
+ * starting with a wildcard (MQTT 3.1.1 §4.7.2), nor queues for offline sessions.
+ */
+const DROPPED_TOPIC = '$SYS/vigil/dropped';
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Takes a management request published on `vigil/bridge/request/<op>` (see `hub/bridge/`)
@@ -38,18 +52,26 @@ export interface BrokerPolicyOptions {
   /** Absent in unit tests of the broker alone: then only internal and anonymous clients exist. */
   auth?: AuthService;
   logger: Logger;
+  /** Window in which repeated refusals of one client for one reason are counted, not logged, ms (default 60 000; {@link RefusalLog}). */
+  refusalWindowMs?: number;
 }
 
 export class BrokerPolicy {
   /** Password of {@link INTERNAL_USER}, fresh every start, never written anywhere. */
   readonly internalSecret = randomBytes(24).toString('base64url');
   readonly acl: Acl;
+  /** {@link acl}'s per-message answers, remembered per principal and topic (`acl-cache.ts`). */
+  private readonly decisions: AclDecisions;
+  /** Every refusal (login, client id, publish, subscribe, oversize packet), logged once per client and reason per window. */
+  readonly refusals: RefusalLog;
   private readonly principals = new WeakMap<Client, Principal>();
   /** Connected clients that logged in with an API key, a device credential or a session's access token, to drop them when it is revoked. */
   private readonly credentialed = new Set<Client>();
   private unlisten?: () => void;
   /** zone → cameras defining it, learnt from the camera configs the hub publishes. */
   private readonly zones = new Map<string, Set<string>>();
+  /** Connections whose CONNECT had a client id MQTT 3.1.1 refuses (§3.1.3.1): answered CONNACK 0x02 by `authenticate`. */
+  private readonly badClientIds = new WeakMap<Client, { clean: boolean; protocolVersion: number }>();
   /**
    * Receives every authorized publish on `vigil/bridge/request/#` (clients only, never a
    * will the broker publishes on its own), which is then delivered to no subscriber and
@@ -59,6 +81,8 @@ export class BrokerPolicy {
 
   constructor(private readonly opts: BrokerPolicyOptions) {
     this.acl = new Acl(opts.topics);
+    this.decisions = new AclDecisions(this.acl, opts.topics);
+    this.refusals = new RefusalLog({ logger: opts.logger, windowMs: opts.refusalWindowMs });
     const offKeys = opts.auth?.credentials.onRevoked((r) => this.drop(r));
     const offSessions = opts.auth?.sessions.onRevoked((r) => this.dropSessions(r));
     this.unlisten = () => { offKeys?.(); offSessions?.(); };
@@ -73,6 +97,17 @@ export class BrokerPolicy {
   close(): void {
     this.unlisten?.();
     this.credentialed.clear();
+    this.refusals.close();
+  }
+
+  /**
+   * Logs a packet larger than `mqtt.max_packet_size` (once per client per window); the
+   * broker closes its connection (`packet-size.ts`).
+   * @param size the whole packet, bytes (undefined: a WebSocket message over the limit, size not known); `max` the limit, bytes
+   */
+  packetTooLarge(client: Client, size: number | undefined, max: number): void {
+    const remote = remoteOf(client);
+    this.refusals.refuse(client.id ?? `${remote ?? '?'}|`, 'packet-too-large', { clientId: client.id ?? undefined, remote, size, max }, 'mqtt packet too large: connection closed');
   }
 
   /** Disconnects every client logged in with the revoked API key or device credential. */
@@ -111,14 +146,31 @@ export class BrokerPolicy {
   }
 
   /** The aedes hooks. */
-  hooks(): Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'> {
+  hooks(): Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'> {
     const log = this.opts.logger;
     return {
+      preConnect: (client, packet, done) => {
+        // MQTT 3.1.1 §3.1.3.1 [MQTT-3.1.3-8]: a zero-length client id needs clean session 1,
+        // else CONNACK 0x02 and close; MQTT 3.1 needs an id at all. As Mosquitto 2 does.
+        if (!packet.clientId && (!packet.clean || packet.protocolVersion === 3)) this.badClientIds.set(client, { clean: packet.clean ?? false, protocolVersion: packet.protocolVersion ?? 4 });
+        done(null, true);
+      },
       authenticate: (client, username, password, done) => {
-        this.authenticate(username, password, remoteOf(client)).then((p) => {
+        const remote = remoteOf(client);
+        const badId = this.badClientIds.get(client);
+        if (badId) {
+          this.refusals.refuse(`${remote ?? '?'}|${username ?? ''}`, 'client-id', { clientId: '', username, remote, clean: badId.clean, protocol_version: badId.protocolVersion }, 'mqtt client id rejected: zero-length (clean session 0, or MQTT 3.1)');
+          const err = new Error('identifier rejected') as AuthenticateError;
+          err.returnCode = 2;
+          done(err, false);
+          return;
+        }
+        this.authenticate(username, password, remote).then((p) => {
           if (!p) {
-            log.warn({ clientId: client.id, username, remote: remoteOf(client) }, 'mqtt login refused');
-            void this.opts.auth?.activity.record({ actor: username ?? 'anonymous', action: 'mqtt.connect', ip: remoteOf(client) ?? null, outcome: 'denied' });
+            // Once per address and user name per window, in the log and in the activity log.
+            if (this.refusals.refuse(`${remote ?? '?'}|${username ?? ''}`, 'login', { clientId: client.id, username, remote }, 'mqtt login refused')) {
+              void this.opts.auth?.activity.record({ actor: username ?? 'anonymous', action: 'mqtt.connect', ip: remote ?? null, outcome: 'denied' });
+            }
             const err = new Error('bad username or password') as AuthenticateError;
             err.returnCode = username === undefined ? 5 : 4;
             done(err, false);
@@ -136,16 +188,26 @@ export class BrokerPolicy {
       },
       authorizePublish: (client: Client | null, packet: PublishPacket, cb) => {
         const p = client ? this.principals.get(client) : { kind: 'internal' as const, id: 'broker', name: 'broker', role: 'admin' as const, cameras: null };
-        if (!p || !this.acl.canPublish(p, packet.topic)) {
-          log.warn({ clientId: client?.id, principal: p?.name, topic: packet.topic }, 'mqtt publish refused');
+        if (!p || !this.decisions.canPublish(p, packet.topic)) {
+          this.refusals.refuse(client?.id ?? 'broker', 'publish', { principal: p?.name, topic: packet.topic, qos: packet.qos }, 'mqtt publish refused');
+          // A client's PUBLISH is acknowledged (QoS 1 PUBACK, QoS 2 PUBREC … PUBCOMP) and
+          // dropped, never a disconnect: Mosquitto 2's answer (MQTT 5 adds reason 0x87). A
+          // will (no `cmd`) is not published.
+          if (client && packet.cmd === 'publish') {
+            packet.topic = DROPPED_TOPIC;
+            packet.payload = EMPTY;
+            packet.retain = false;
+            cb(null);
+            return;
+          }
           cb(new Error('publish not authorized'));
           return;
         }
-        if (this.acl.isBridgeRequest(packet.topic)) {
+        if (this.decisions.isBridgeRequest(packet.topic)) {
           packet.retain = false;
           const handler = client ? this.onBridgeRequest : undefined;
           if (handler) handler(p, packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(String(packet.payload)), remoteOf(client!) ?? null);
-          else log.warn({ clientId: client?.id, principal: p.name, topic: packet.topic }, 'bridge request dropped: no handler');
+          else this.refusals.refuse(client?.id ?? 'broker', 'bridge-no-handler', { principal: p.name, topic: packet.topic }, 'bridge request dropped: no handler');
           cb(null);
           return;
         }
@@ -158,19 +220,23 @@ export class BrokerPolicy {
       authorizeSubscribe: (client: Client, sub: Subscription, cb) => {
         const p = this.principals.get(client);
         if (p && this.acl.canSubscribe(p, sub.topic)) return cb(null, sub);
-        log.warn({ clientId: client.id, principal: p?.name, topic: sub.topic }, 'mqtt subscribe refused');
-        cb(null, null); // SUBACK 0x80 for this filter, connection kept
+        this.refusals.refuse(client.id, 'subscribe', { principal: p?.name, topic: sub.topic }, 'mqtt subscribe refused');
+        cb(null, null); // SUBACK 0x80 for this filter (others of the SUBSCRIBE granted), connection kept
       },
       authorizeForward: (client: Client, packet: AedesPublishPacket) => {
         const p = this.principals.get(client);
         if (!p) return null;
-        return this.acl.canReceive(p, packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(String(packet.payload)), (z) => [...(this.zones.get(z) ?? [])]) ? packet : null;
+        return this.decisions.canReceive(p, packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(String(packet.payload)), this.zoneCameras) ? packet : null;
       },
     };
   }
 
+  /** zone → the cameras defining it (a copy), for {@link Acl.canReceive}. */
+  private readonly zoneCameras = (zone: string): string[] => [...(this.zones.get(zone) ?? [])];
+
   /** Learns zone → camera from the camera configs passing through. */
   private observe(packet: PublishPacket): void {
+    if (!packet.topic.endsWith('/config')) return; // every publish passes here: skip parsing the others
     const parsed = this.opts.topics.parse(packet.topic);
     if (parsed?.kind !== 'camera.config') return;
     const cam = parsed.camera;

@@ -8,6 +8,7 @@ import { detectorSection } from './detector.ts';
 import { homeassistantSection } from './homeassistant.ts';
 import { httpSection } from './http.ts';
 import { mqttSection } from './mqtt.ts';
+import { storeSection } from './store.ts';
 
 export const configSchema = z
   .object({
@@ -16,6 +17,7 @@ export const configSchema = z
       .min(1)
       .default('./data')
       .describe('Directory for the database, snapshots and secrets. Relative paths are relative to the working directory.'),
+    store: storeSection.prefault({}).describe('The database: SQLite in the data directory (default), or PostgreSQL.'),
     mqtt: mqttSection.prefault({}).describe('The bus: embedded aedes, or an external broker.'),
     http: httpSection.prefault({}).describe('The REST API, web page and MQTT-over-WebSocket listener.'),
     detector: detectorSection.prefault({}).describe('The object detector component.'),
