@@ -359,8 +359,12 @@ async function switchLatency(r: Rig, warmN: number, coldN: number, warmQos0N: nu
     for (let i = 0; i < n; i++) {
       const target = current === 'warm-a' ? 'warm-b' : 'warm-a';
       const keys = warm[target].cells.map((c) => `${c}/sub`);
-      const ps = await players(r);
-      if (keys.every((k) => ps[k]?.warmth === 'warm' && ps[k]!.readyState >= 2)) verified++;
+      // A warm switch is one to a target kept warm: give its players up to 3 s to have a frame
+      // again (on a loaded machine a preloaded player can be between frames right after a switch).
+      const isWarm = (ps: Awaited<ReturnType<typeof players>>): boolean => keys.every((k) => ps[k]?.warmth === 'warm' && ps[k]!.readyState >= 2);
+      let ps = await players(r);
+      for (const until = Date.now() + 3_000; !isWarm(ps) && Date.now() < until;) { await sleep(100); ps = await players(r); }
+      if (isWarm(ps)) verified++;
       samples.push(await switchTo(r, target, qos));
       current = target;
       await sleep(WARM_SETTLE_MS);
