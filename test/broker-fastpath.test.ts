@@ -199,8 +199,12 @@ describe('the embedded broker with its fast paths', () => {
   });
 
   it('still sends the refusing CONNACK before closing the socket', async () => {
-    const err = await mqtt.connectAsync(url, { protocolVersion: 4, username: INTERNAL_USER, password: 'wrong', reconnectPeriod: 0, connectTimeout: 3000 })
-      .then((c) => { clients.push(c); return null; }, (e: Error & { code?: number }) => e);
-    expect(err?.code).toBe(4); // bad user name or password, not a timeout or a reset
+    let timer: NodeJS.Timeout | undefined;
+    const err = await Promise.race([
+      mqtt.connectAsync(url, { protocolVersion: 4, username: INTERNAL_USER, password: 'wrong', reconnectPeriod: 0, connectTimeout: 3000 })
+        .then((c) => { clients.push(c); return null; }, (e: Error & { code?: number }) => e),
+      new Promise<Error>((r) => { timer = setTimeout(() => r(new Error('no CONNACK within 5 s')), 5000); }),
+    ]).finally(() => clearTimeout(timer));
+    expect((err as { code?: number } | null)?.code, String(err)).toBe(4); // bad user name or password, not a timeout or a reset
   });
 });

@@ -6,7 +6,6 @@
  * finished segments filed and announced on `vigil/recorder/<cam>/segment`; availability
  * and counters.
  */
-import sharp from 'sharp';
 import type { Logger } from 'pino';
 import { liveStreamUrls, type CameraConfig } from '../protocol/camera-config.ts';
 import type { Bus } from '../protocol/bus.ts';
@@ -15,6 +14,7 @@ import { encodeFrame } from '../protocol/frame-codec.ts';
 import { withCredentials, type InputOutputs } from './ffmpeg.ts';
 import { CameraInput, type FinishedSegment, type RawFrame } from './camera-input.ts';
 import { MotionDetector } from './motion.ts';
+import { jpegEncoder } from './jpeg-encoder.ts';
 import type { Box } from '../protocol/tracked-object.ts';
 import { fileSegment, incomingDir } from '../protocol/segments.ts';
 
@@ -182,11 +182,10 @@ export class CameraRunner {
       f.ts - this.lastDetectFrameAt >= cfg.detect.interval_without_motion * 1000);
     const wantSnapshot = cfg.snapshots.enabled && f.ts - this.lastSnapshotAt >= cfg.snapshots.interval * 1000;
     const wantLive = this.opts.live?.wantsJpeg() ?? false;
-    if ((!wantDetect && !wantSnapshot && !wantLive) || this.encoding) return;
+    if ((!wantDetect && !wantSnapshot && !wantLive) || this.encoding) { f.release?.(); return; }
     this.encoding = true; // one encode at a time per camera: frames arriving meanwhile are skipped
-    sharp(f.rgb, { raw: { width: f.width, height: f.height, channels: 3 } })
-      .jpeg({ quality: JPEG_QUALITY })
-      .toBuffer()
+    // Encoded in a worker thread (`jpeg-encoder.ts`) that reads the frame in place: it goes back once encoded.
+    jpegEncoder.encode(f.rgb, f.width, f.height, JPEG_QUALITY)
       .then((jpeg) => {
         if (wantDetect) {
           this.lastDetectFrameAt = f.ts;
@@ -200,6 +199,6 @@ export class CameraRunner {
         }
       })
       .catch((err: Error) => this.logger.warn({ err: err.message }, 'jpeg encode failed'))
-      .finally(() => { this.encoding = false; });
+      .finally(() => { this.encoding = false; f.release?.(); });
   }
 }
