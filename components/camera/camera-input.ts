@@ -1,6 +1,6 @@
 /**
  * One ffmpeg per camera input (one URL), whatever reads it: detect frames (RGB24 through
- * a local socket, `frame-socket.ts`; fd 1 when no detect output), recording segments (`-c copy` fragmented MP4, segment list on fd 3) and the
+ * a local socket read into reused buffers, `frame-socket.ts`), recording segments (`-c copy` fragmented MP4, segment list on fd 3) and the
  * live fMP4 stream (fd 4) — the seed's "zero extra RTSP connections" rule.
  *
  * Lifecycle: `start()` spawns ffmpeg; when it exits (camera gone, socket timeout, disk
