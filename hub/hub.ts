@@ -177,7 +177,8 @@ export class Hub {
       }, async () => { this.storeHealth?.stop(); if (this.ds.isInitialized) await this.ds.destroy(); }),
       step('broker', async () => {
         if (config.mqtt.url) return;
-        this.policy = new BrokerPolicy({ topics, allowAnonymous: config.mqtt.allow_anonymous, auth: this.auth, logger: child('broker') });
+        // Logins other than the hub's own wait for 'mqtt logins' below (after a restart, what components queued must find the hub subscribed).
+        this.policy = new BrokerPolicy({ topics, allowAnonymous: config.mqtt.allow_anonymous, auth: this.auth, logger: child('broker'), holdLogins: true });
         this.broker = new EmbeddedBroker({ host: config.mqtt.host, port: config.mqtt.port, policy: this.policy, logger: child('broker'), maxPacketSize: config.mqtt.max_packet_size });
         await this.broker.start();
         this.mqttPort = this.broker.port;
@@ -257,6 +258,8 @@ export class Hub {
         await this.heads.start();
       }, () => this.heads.stop()),
       step('event feed', () => this.feed.start()),
+      // Every bus reader above has subscribed: the embedded broker lets other clients log in.
+      step('mqtt logins', () => this.policy?.admitClients()),
       // Optional: devices are reached in the background; /api/system shows each link under components.onvif.
       { name: 'onvif', required: false, start: async () => {
         this.onvif = new OnvifService({ bus: this.bus!, topics, cameras: this.cameras!, logger: child('onvif') });

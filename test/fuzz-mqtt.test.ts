@@ -9,8 +9,10 @@
  *
  * Afterwards the hub still answers `/api/health` and every GET route it answered before
  * with the same status, the camera, user and event rows made before are unchanged, and
- * each (client, reason) refusal was logged at most once (the window is a minute, the
- * run shorter).
+ * each (client, reason) refusal of the broker, and each (topic, reason) bad-message
+ * warning of a service or component, was logged at most once (the window is a minute,
+ * the run shorter): the flood's warn lines grow with the topics it used, not with the
+ * messages.
  *
  * Topics (`grep subscribe hub components`, `components/protocol/topics.ts`): the hub's
  * camera service (`…/config`, `…/+/set`), system status and recordings (`…/state`,
@@ -163,6 +165,7 @@ const clientOf = (by: Publisher): MqttClient => (by === 'ha' ? haClient : by ===
 describe('fuzzing the subscribed topics', () => {
   it('bad payloads on every topic: nothing crashes, nothing stored is lost, refusals logged once', async () => {
     const all = targets();
+    const logStart = h.logs().length;
     const message = fc.oneof(...all.map((x) => fc.record({
       topic: x.topic, payload: x.payload, retain: fc.boolean(), qos: fc.constantFrom<0 | 1>(0, 1, 1),
       // One in six goes out from the device limited to its camera: mostly refused.
@@ -216,6 +219,26 @@ describe('fuzzing the subscribed topics', () => {
     // Nothing the hub logged as a crash of its own, and no handler threw on bad input
     // (the bus catches and logs it: a handler must refuse bad payloads with its own message).
     expect(lines.filter((l) => l.level >= 60)).toEqual([]);
+    // The services' and components' warnings about bad messages are rate-limited like the
+    // broker's refusals: one line per (topic, reason) a minute and bus client (the hub's,
+    // and each in-process component's own), not one per message. What else warned during
+    // the flood is the porch camera's input retrying its dead address.
+    const flood = h.logs().slice(logStart).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: number; msg: string; module?: string; component?: string; topic?: string; clientId?: string; reason?: string; suppressed?: number });
+    const warns = flood.filter((l) => l.level === 40);
+    console.log(`fuzz-mqtt: ${warns.length} warn lines over the flood`);
+    // A rate-limited line has a `reason` and its key: `clientId` (broker) or `topic`.
+    const rateLimited = (l: (typeof warns)[number]): boolean => l.reason !== undefined && (l.module === 'broker' ? l.clientId : l.topic) !== undefined;
+    const perTopic = new Map<string, number>();
+    for (const l of warns.filter((w) => rateLimited(w) && w.suppressed === undefined)) {
+      const k = `${l.component ?? 'hub'}|${l.module === 'broker' ? l.clientId : l.topic}|${l.reason}`;
+      perTopic.set(k, (perTopic.get(k) ?? 0) + 1);
+    }
+    expect([...perTopic.entries()].filter(([, n]) => n > 1)).toEqual([]);
+    expect(perTopic.get('hub|vigil/events|invalid-event')).toBe(1);
+    // The event services logged fewer lines than they rejected messages (before: one each).
+    const rejected = (await api(h.baseUrl, 'GET', '/api/system')).body.components.events.rejected as number;
+    expect(warns.filter((l) => l.module === 'events').length).toBeLessThan(rejected);
+    expect([...new Set(warns.filter((l) => !rateLimited(l)).map((l) => l.msg))].filter((m) => !['camera offline', 'camera input offline', 'restarting ffmpeg'].includes(m))).toEqual([]);
     expect(lines.filter((l) => l.msg === 'message handler failed' || l.msg === 'camera config failed').map((l) => `${l.msg}: ${JSON.stringify(l)}`)).toEqual([]);
   }, 90_000 * FUZZ_SCALE);
 });

@@ -73,10 +73,15 @@ async function signIn(page: Page, path: string, heading: string): Promise<void> 
   await page.getByRole('heading', { name: heading, level: 1 }).waitFor({ timeout: 30_000 });
 }
 
-/** Publishes a message the hub's event store rejects with a warning (what the logs tail must show). */
+let provoked = 0;
+/**
+ * Publishes a message the hub's event store rejects with a warning (what the logs tail must
+ * show): an event image that is not a JPEG, on a new topic each time (such warnings are
+ * logged once per topic a minute).
+ */
 async function provokeWarning(): Promise<void> {
   const c = await mqtt.connectAsync(h.mqttUrl, { ...h.mqttCreds!, protocolVersion: 4 });
-  await c.publishAsync('vigil/events', 'this is not an event', { qos: 1 });
+  await c.publishAsync(`vigil/events/not-a-jpeg-${++provoked}/snapshot`, 'this is not a JPEG', { qos: 1 });
   await c.endAsync();
 }
 
@@ -124,9 +129,9 @@ it('shows the camera, components, live charts and a log tail that follows the hu
   const log = page.getByRole('log', { name: 'Hub log lines' });
   await expect.poll(() => log.locator('.l').count(), { timeout: 15_000 }).toBeGreaterThan(0);
   await provokeWarning();
-  const warnLine = log.locator('.l', { hasText: 'invalid message on the events topic; dropped' });
+  const warnLine = log.locator('.l', { hasText: 'event image is not a JPEG or has a bad id; dropped' });
   await warnLine.first().waitFor({ timeout: 15_000 });
-  expect(await warnLine.first().textContent()).toMatch(/WARN \[events\] invalid message on the events topic; dropped/);
+  expect(await warnLine.first().textContent()).toMatch(/WARN \[events\] event image is not a JPEG or has a bad id; dropped/);
   await audit(page, 'system');
 
   // Level filter: warn and above only.

@@ -68,7 +68,7 @@ export class CameraComponent implements Component {
       const publisher = this.publishers.get(parsed.camera);
       if (!publisher) return; // not a camera of this process
       const r = parseLiveDemand(payload);
-      if (!r.ok) { this.ctx.logger.warn({ camera: parsed.camera, err: r.error }, 'invalid live demand; ignored'); return; }
+      if (!r.ok) { bus.warnBadMessage(topic, 'invalid-demand', 'invalid live demand; ignored', { camera: parsed.camera, err: r.error }, this.ctx.logger); return; }
       publisher.demand(r.demand);
     });
     // The detector's count of moving objects keeps frames flowing to it while something moves
@@ -125,12 +125,14 @@ export class CameraComponent implements Component {
     let next: CameraConfig | undefined;
     if (payload.length) {
       let json: unknown;
+      // A bad config on the bus is someone else's (the hub validates its own): warned once a minute per camera.
+      const topic = this.ctx.topics.cameraConfig(name);
       try { json = JSON.parse(payload.toString('utf8')); } catch (err) {
-        log.error({ err: (err as Error).message }, 'invalid camera config on the bus (not JSON); ignored');
+        this.ctx.bus.warnBadMessage(topic, 'config-not-json', 'invalid camera config on the bus (not JSON); ignored', { err: (err as Error).message }, log);
         return;
       }
       const r = cameraConfig.safeParse(json);
-      if (!r.success) { log.error({ issues: r.error.issues }, 'invalid camera config on the bus; ignored'); return; }
+      if (!r.success) { this.ctx.bus.warnBadMessage(topic, 'invalid-config', 'invalid camera config on the bus; ignored', { issues: r.error.issues }, log); return; }
       next = r.data.enabled ? this.openCredentials(r.data, log) : undefined;
     }
     const current = this.runners.get(name);

@@ -154,6 +154,8 @@ export class DetectorComponent implements Component {
     await bus.subscribe(topics.sub.cameraFrames(), (_t, payload) => this.onFrame(payload), 0);
     this.tick = setInterval(() => this.expireIdle(), 1000);
     this.tick.unref();
+    // No frames came while the broker connection was down: that is not the objects leaving.
+    bus.onReconnect(() => this.holdAfterOutage());
     this.stateTimer = setInterval(() => bus.publishState(topics.componentState(this.id), this.status()), this.opts.stateIntervalMs ?? 5000);
     this.stateTimer.unref();
   }
@@ -220,7 +222,7 @@ export class DetectorComponent implements Component {
     let json: unknown;
     try { json = JSON.parse(payload.toString('utf8')); } catch { json = undefined; }
     const r = cameraConfig.safeParse(json);
-    if (!r.success) { this.ctx.logger.warn({ camera: p.camera }, 'invalid camera config; ignored by the detector'); return; }
+    if (!r.success) { this.ctx.bus.warnBadMessage(topic, 'invalid-config', 'invalid camera config; ignored by the detector', { camera: p.camera, err: json === undefined ? 'not JSON' : r.error.issues[0]?.message }, this.ctx.logger); return; }
     const cfg = r.data;
     if (!cfg.enabled) {
       this.endCamera(p.camera);
@@ -296,7 +298,8 @@ export class DetectorComponent implements Component {
           job.failed = true;
           if (this.stopping) return; // frames in flight at stop
           this.stats.inference_errors++;
-          this.ctx.logger.warn({ camera: name, err: err.message }, 'inference failed');
+          // Mostly a frame whose JPEG does not decode: once a minute per camera, counted in stats.
+          this.ctx.bus.warnBadMessage(this.ctx.topics.cameraFrame(name), 'inference-failed', 'inference failed', { camera: name, err: err.message }, this.ctx.logger);
         },
       ).finally(() => { this.inFlight--; this.drainResults(name, slot); this.pump(); });
     }
@@ -392,14 +395,30 @@ export class DetectorComponent implements Component {
     bus.send(topics.trackedObjectUpdate(), update, { qos: 1 });
   }
 
-  /** Ends objects of cameras that sent no frame lately (no motion and nothing tracked, or a stalled camera). */
+  /**
+   * Ends objects of cameras that sent no frame lately (no motion and nothing tracked, or a
+   * stalled camera) — not while this detector's own broker connection is down: frames cannot
+   * arrive then, and ending every object would split each into two events at the reconnect.
+   */
   private expireIdle(): void {
+    if (!this.ctx.bus.connected) return;
     const now = Date.now();
     for (const slot of this.cams.values()) {
       if (now - slot.lastResultAt < 1000 || slot.inFlight.length) continue;
       const out = slot.lifecycle.expire(now / 1000);
       if (out.messages.length) this.publish(slot, out);
     }
+  }
+
+  /**
+   * After a reconnect: every tracked object gets the camera's `detect.max_disappeared`
+   * seconds of new frames to be seen again before it ends (the time without a connection
+   * does not count as unseen), so an object followed across a broker restart keeps its
+   * event, and an object that did leave ends after the hub has had time to resubscribe.
+   */
+  private holdAfterOutage(): void {
+    const now = Date.now() / 1000;
+    for (const slot of this.cams.values()) slot.lifecycle.holdUntil(now + slot.config.detect.max_disappeared);
   }
 
   /**

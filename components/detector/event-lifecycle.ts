@@ -223,6 +223,14 @@ export class EventLifecycle {
     return { messages: this.endMessages(this.tracker.expire(now)), ...this.counts(), best: [] };
   }
 
+  /**
+   * Ends no object for being unseen before `until` (Unix seconds): see
+   * {@link ObjectTracker.holdUntil} (the detector's broker connection was down, so no frames came).
+   */
+  holdUntil(until: number): void {
+    this.tracker.holdUntil(until);
+  }
+
   /** End every object at `now` (Unix seconds): `end` messages and all-zero counts. */
   endAll(now: number): FrameResult {
     return { messages: this.endMessages(this.tracker.endAll(now)), ...this.counts(), best: [] };

@@ -115,6 +115,8 @@ const ID_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
 export class ObjectTracker {
   private readonly tracks = new Map<string, MutableTrack>();
   private readonly random: () => number;
+  /** Unix s until which no track is removed for being unseen ({@link ObjectTracker.holdUntil}). */
+  private heldUntil = 0;
 
   /** @param cam the camera's defaulted config (`detect`, `objects.filters`). */
   constructor(
@@ -127,6 +129,16 @@ export class ObjectTracker {
   /** Alive tracks, oldest first. */
   get active(): Track[] {
     return [...this.tracks.values()];
+  }
+
+  /**
+   * Removes no track for being unseen before `until` (Unix seconds): after a stretch in
+   * which no frames could arrive (the detector's broker connection was down), every track
+   * gets `detect.max_disappeared` seconds of new frames to be seen again instead of ending
+   * on the first frame, or tick, after the gap. Later calls only extend the hold.
+   */
+  holdUntil(until: number): void {
+    this.heldUntil = Math.max(this.heldUntil, until);
   }
 
   /**
@@ -196,7 +208,7 @@ export class ObjectTracker {
         t.seen = false;
         continue;
       }
-      if (frameTime - t.last_seen > this.cam.detect.max_disappeared) {
+      if (frameTime - t.last_seen > this.cam.detect.max_disappeared && frameTime > this.heldUntil) {
         t.frame_time = frameTime;
         t.seen = false;
         removed.push(this.remove(t, frameTime));
@@ -225,7 +237,7 @@ export class ObjectTracker {
     const out: Track[] = [];
     for (const t of [...this.tracks.values()]) {
       if (t.stationary) { t.last_seen = Math.max(t.last_seen, now); continue; }
-      if (now - t.last_seen > this.cam.detect.max_disappeared) out.push(this.remove(t, now));
+      if (now - t.last_seen > this.cam.detect.max_disappeared && now > this.heldUntil) out.push(this.remove(t, now));
     }
     return out;
   }

@@ -5,11 +5,18 @@
  * - A last will (`offline`, retained) on the component's availability topic.
  * - Retained state published through {@link Bus.publishState} is re-sent after every
  *   reconnect (the broker may have restarted without persistence).
+ * - While disconnected, QoS 1 messages wait (mqtt.js keeps them until a broker acknowledges
+ *   them, and re-sends them after reconnecting); QoS 0 messages are dropped: they are frames,
+ *   snapshots and live media, where only the newest counts — queueing them grew memory for as
+ *   long as the broker was away and replayed stale frames when it came back.
  * - A subscription handler that throws is caught and logged with the topic; a bad
  *   payload never takes the process down.
+ * - Warnings about bad messages received ({@link Bus.warnBadMessage}, and a handler that
+ *   threw) are rate-limited: one line per (topic, reason) a minute, then the count.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import { RateLimitedLog, type WarnLogger } from './rate-limited-log.ts';
 import { topicMatches } from './topics.ts';
 
 /** A handler for messages on one subscription filter. May be async; errors are caught. */
@@ -27,15 +34,32 @@ export interface BusOptions {
   /** MQTT protocol version: 4 = 3.1.1 (default), 5. */
   protocolVersion?: 4 | 5;
   logger: Logger;
+  /**
+   * Rate limit of {@link Bus.warnBadMessage}: the window, ms (default 60 000), and the most
+   * (topic, reason) pairs tracked at once (default {@link BAD_MESSAGE_MAX_KEYS}; past it,
+   * new topics count together under topic `*`).
+   */
+  badMessages?: { windowMs?: number; maxKeys?: number };
 }
+
+/**
+ * Default number of (topic, reason) pairs whose bad-message warnings a bus client tracks
+ * at once: a few per camera, display and head of a large site. A flood on random topics
+ * beyond it costs one line per reason and window.
+ */
+export const BAD_MESSAGE_MAX_KEYS = 500;
 
 /** Thin wrapper over an mqtt.js client. */
 export class Bus {
   private client?: MqttClient;
   private readonly handlers = new Map<string, MessageHandler[]>();
   private readonly retainedState = new Map<string, Buffer | string>();
+  private readonly reconnectListeners: Array<() => void> = [];
+  private readonly badMessages: RateLimitedLog;
 
-  constructor(private readonly opts: BusOptions) {}
+  constructor(private readonly opts: BusOptions) {
+    this.badMessages = new RateLimitedLog({ logger: opts.logger, keyField: 'topic', windowMs: opts.badMessages?.windowMs, maxKeys: opts.badMessages?.maxKeys ?? BAD_MESSAGE_MAX_KEYS });
+  }
 
   /** Connects; resolves on CONNACK. Rejects with the broker's error (e.g. bad credentials) within 10 s. */
   async connect(): Promise<void> {
@@ -48,6 +72,7 @@ export class Bus {
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       clean: true,
+      queueQoSZero: false,
       will: o.availabilityTopic ? { topic: o.availabilityTopic, payload: Buffer.from('offline'), retain: true, qos: 1 } : undefined,
     };
     const client = mqtt.connect(o.url, options);
@@ -63,8 +88,14 @@ export class Bus {
         o.logger.info('mqtt reconnected; re-sending retained state');
         for (const [t, p] of this.retainedState) client.publish(t, p, { retain: true, qos: 1 });
       }
+      const again = !first;
       first = false;
       if (o.availabilityTopic) client.publish(o.availabilityTopic, 'online', { retain: true, qos: 1 });
+      if (again) {
+        for (const fn of this.reconnectListeners) {
+          try { fn(); } catch (err) { o.logger.warn({ err: (err as Error).message }, 'reconnect listener failed'); }
+        }
+      }
     });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => { client.end(true); reject(new Error(`MQTT connect to ${o.url} timed out`)); }, 10_000);
@@ -79,6 +110,14 @@ export class Bus {
 
   /** True while connected. */
   get connected(): boolean { return this.client?.connected ?? false; }
+
+  /**
+   * Calls `listener` after every reconnect (not after the first connection), once the
+   * retained state and the availability have been re-sent; a listener that throws is logged.
+   */
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
+  }
 
   /**
    * Bytes written to the connection but not yet sent (the socket's `writableLength`): a
@@ -125,8 +164,27 @@ export class Bus {
     this.send(topic, body, { retain: true, qos: 1 });
   }
 
+  /**
+   * Logs (warn) that a message received on `topic` was refused or could not be used: the
+   * first one of a (topic, reason) at once, repeats within the window only counted and
+   * logged as one line with `suppressed: n` when it ends (`RateLimitedLog`). Every service
+   * and component of this bus client shares the count, so a flood of bad messages costs a
+   * line per topic and reason a minute, not one per message. Answers on the bus (error
+   * responses) are the caller's and are not limited.
+   * @param topic the topic the message came on (the line's `topic`; it names the camera, display …)
+   * @param reason a short fixed word (`invalid-event`, `set-refused` …), the line's `reason`
+   * @param msg the log message
+   * @param fields context (`err` …) of this message
+   * @param logger the caller's logger (its `module` binding); default the bus's
+   * @returns true when logged, false when only counted
+   */
+  warnBadMessage(topic: string, reason: string, msg: string, fields: Record<string, unknown> = {}, logger?: WarnLogger): boolean {
+    return this.badMessages.warn(topic, reason, fields, msg, logger);
+  }
+
   /** Publishes `offline` on the availability topic (if any) and disconnects cleanly. */
   async close(): Promise<void> {
+    this.badMessages.close();
     const c = this.client;
     if (!c) return;
     if (this.opts.availabilityTopic && c.connected) {
@@ -148,10 +206,10 @@ export class Bus {
         try {
           const r = h(topic, payload, packet);
           if (r && typeof (r as Promise<void>).catch === 'function') {
-            (r as Promise<void>).catch((err: Error) => this.opts.logger.warn({ topic, err: err.message }, 'message handler failed'));
+            (r as Promise<void>).catch((err: Error) => this.warnBadMessage(topic, 'handler-failed', 'message handler failed', { err: err.message }));
           }
         } catch (err) {
-          this.opts.logger.warn({ topic, err: (err as Error).message }, 'message handler failed');
+          this.warnBadMessage(topic, 'handler-failed', 'message handler failed', { err: (err as Error).message });
         }
       }
     }

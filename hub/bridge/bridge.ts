@@ -128,7 +128,7 @@ export class BridgeApi {
     const { logger: log, topics } = this.d;
     const parsed = topics.parse(topic);
     if (parsed?.kind !== 'bridge.request') {
-      log.warn({ topic, principal: principal.name }, 'bridge request on a malformed topic dropped (no response topic)');
+      this.d.bus.warnBadMessage(topic, 'malformed-topic', 'bridge request on a malformed topic dropped (no response topic)', { principal: principal.name }, log);
       return;
     }
     const { op } = parsed;
@@ -143,7 +143,8 @@ export class BridgeApi {
       log.info({ op, principal: principal.name }, 'bridge request done');
     } catch (err) {
       const e = err instanceof DomainError ? err : undefined;
-      if (e) log.warn({ op, principal: principal.name, code: e.code, err: e.message }, 'bridge request refused');
+      // Answered every time below; logged once per (topic, kind of refusal) a minute.
+      if (e) this.d.bus.warnBadMessage(topic, `refused-${e.kind}`, 'bridge request refused', { op, principal: principal.name, code: e.code, err: e.message }, log);
       else log.error({ op, principal: principal.name, err: (err as Error)?.stack ?? String(err) }, 'bridge request failed');
       response = {
         status: 'error', error: e?.message ?? 'internal error', code: e?.code ?? 'internal_error',

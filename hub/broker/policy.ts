@@ -54,6 +54,14 @@ export interface BrokerPolicyOptions {
   logger: Logger;
   /** Window in which repeated refusals of one client for one reason are counted, not logged, ms (default 60 000; {@link RefusalLog}). */
   refusalWindowMs?: number;
+  /**
+   * Hold every login but the hub's own ({@link INTERNAL_USER}) until
+   * {@link BrokerPolicy.admitClients}: the client's CONNACK waits (a client that gives up
+   * after its connect timeout retries). The hub's broker listens before the hub's services
+   * subscribe; a component reconnecting in between would flush the QoS 1 messages it kept
+   * while the broker was down (event updates and ends) to no subscriber. Default false.
+   */
+  holdLogins?: boolean;
 }
 
 export class BrokerPolicy {
@@ -78,14 +86,23 @@ export class BrokerPolicy {
    * never retained. Unset: such requests are dropped with a warning.
    */
   onBridgeRequest?: BridgeRequestHandler;
+  /** Settles once logins are admitted: at once, or with `holdLogins` at {@link admitClients}. */
+  private readonly admitted: Promise<void>;
+  private admit: () => void = () => undefined;
 
   constructor(private readonly opts: BrokerPolicyOptions) {
+    this.admitted = opts.holdLogins ? new Promise<void>((resolve) => { this.admit = resolve; }) : Promise.resolve();
     this.acl = new Acl(opts.topics);
     this.decisions = new AclDecisions(this.acl, opts.topics);
     this.refusals = new RefusalLog({ logger: opts.logger, windowMs: opts.refusalWindowMs });
     const offKeys = opts.auth?.credentials.onRevoked((r) => this.drop(r));
     const offSessions = opts.auth?.sessions.onRevoked((r) => this.dropSessions(r));
     this.unlisten = () => { offKeys?.(); offSessions?.(); };
+  }
+
+  /** Lets the logins held by `holdLogins` through, and every later one (the hub's services have subscribed). Idempotent. */
+  admitClients(): void {
+    this.admit();
   }
 
   /** Forgets a disconnected client (aedes `clientDisconnect`). */
@@ -138,6 +155,7 @@ export class BrokerPolicy {
     if (username === INTERNAL_USER) {
       return password && safeEqual(password.toString(), this.internalSecret) ? { kind: 'internal', id: 'internal', name: 'internal', role: 'admin', cameras: null } : null;
     }
+    await this.admitted;
     if (username === undefined && password === undefined) {
       return this.opts.allowAnonymous && remote !== undefined && LOOPBACK.test(remote) ? { kind: 'anonymous', id: 'anonymous', name: 'anonymous', role: null, cameras: [] } : null;
     }

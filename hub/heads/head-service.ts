@@ -35,7 +35,6 @@ interface HeadEntry {
   availability: HeadView['availability'];
   state: Map<string, unknown>;
   camera: string | null;
-  badInfoLogged?: boolean;
 }
 
 /** Options of {@link HeadService}. */
@@ -129,11 +128,9 @@ export class HeadService {
       parsed = headInfo.safeParse(undefined);
     }
     if (!parsed.success || parsed.data.id !== p.head) {
-      if (!h.badInfoLogged) this.o.logger.warn({ head: p.head, err: parsed.success ? 'id does not match the topic' : parsed.error.issues[0]?.message }, 'invalid head info; ignored');
-      h.badInfoLogged = true;
+      this.o.bus.warnBadMessage(topic, 'invalid-info', 'invalid head info; ignored', { head: p.head, err: parsed.success ? 'id does not match the topic' : parsed.error.issues[0]?.message }, this.o.logger);
       return;
     }
-    h.badInfoLogged = false;
     h.info = parsed.data;
     this.changed();
     const prev = this.registering.get(p.head) ?? Promise.resolve();

@@ -203,7 +203,7 @@ export class OnvifService {
       await work();
     } catch (err) {
       const error = (err as Error).message;
-      this.d.logger.warn({ topic, err: error }, `${op} command refused`);
+      this.d.bus.warnBadMessage(topic, `${op}-refused`, `${op} command refused`, { err: error }, this.d.logger);
       this.d.bus.send(this.d.topics.bridgeResponse(op), { status: 'error', error, data: { topic, payload: text.slice(0, 256) } }, { qos: 1 });
     }
   }

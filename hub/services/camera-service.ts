@@ -40,8 +40,6 @@ export class CameraService {
   private readonly current = new Map<string, CameraConfig>();
   /** The config body last published per camera (its sealed password differs every time). */
   private readonly published = new Map<string, string>();
-  /** When a foreign config of each camera was last logged, Unix ms (once a minute per camera). */
-  private readonly foreignLogged = new Map<string, number>();
 
   /**
    * @param box seals camera passwords in the retained config on the bus (components open them with the same key)
@@ -71,11 +69,7 @@ export class CameraService {
       const mine = this.published.get(p.camera);
       if (mine === undefined || payload.toString() === mine) return;
       // A retained one is usually this hub's own from before a restart (a fresh seal differs): put back quietly.
-      const last = this.foreignLogged.get(p.camera) ?? 0;
-      if (!retain && Date.now() - last > 60_000) {
-        this.foreignLogged.set(p.camera, Date.now());
-        this.logger.warn({ camera: p.camera }, 'another client published a different config of a stored camera: publishing the stored one again');
-      }
+      if (!retain) this.bus.warnBadMessage(topic, 'foreign-config', 'another client published a different config of a stored camera: publishing the stored one again', { camera: p.camera }, this.logger);
       this.bus.publishState(topic, mine);
     });
     await this.bus.subscribe(this.topics.sub.cameraSets(), (topic, payload) => this.onSet(topic, payload));
@@ -210,7 +204,7 @@ export class CameraService {
       await this.setFeature(p.camera, p.feature, text);
     } catch (err) {
       const message = (err as Error).message;
-      this.logger.warn({ topic, err: message }, 'set command refused');
+      this.bus.warnBadMessage(topic, 'set-refused', 'set command refused', { err: message }, this.logger);
       this.bus.send(this.topics.bridgeResponse('set'), { status: 'error', error: message, data: { topic, payload: text.slice(0, 256) } }, { qos: 1 });
     }
   }

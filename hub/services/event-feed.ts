@@ -41,7 +41,7 @@ export class EventFeed {
     const r = parseEventMessage(payload);
     if (!r.ok) {
       this.stats.rejected++;
-      this.logger.warn({ err: r.error }, 'invalid message on the events topic; dropped');
+      this.bus.warnBadMessage(this.topics.events(), 'invalid-event', 'invalid message on the events topic; dropped', { err: r.error }, this.logger);
       return;
     }
     this.stats.received++;

@@ -80,7 +80,7 @@ export class EventStore {
     if (p?.kind !== 'event.image') return;
     if (!/^[A-Za-z0-9._-]{1,80}$/.test(p.id) || payload[0] !== 0xff || payload[1] !== 0xd8) {
       this.counts.images_rejected++;
-      this.logger.warn({ topic }, 'event image is not a JPEG or has a bad id; dropped');
+      this.bus.warnBadMessage(topic, 'bad-image', 'event image is not a JPEG or has a bad id; dropped', {}, this.logger);
       return;
     }
     const n = ++this.imageArrivals;

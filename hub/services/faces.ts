@@ -276,7 +276,7 @@ export class FaceService {
     const bad = !cameraName.safeParse(p.camera).success ? 'camera' : !unknownFaceId.safeParse(p.id).success ? 'id'
       : payload.length === 0 || payload.length > MAX_UNKNOWN_BYTES ? 'size' : !(payload[0] === 0xff && payload[1] === 0xd8) ? 'not a JPEG' : null;
     if (bad) {
-      this.d.logger.warn({ topic, bytes: payload.length, bad }, 'ignoring an unknown face message');
+      this.d.bus.warnBadMessage(topic, 'bad-unknown-face', 'ignoring an unknown face message', { bytes: payload.length, bad }, this.d.logger);
       return;
     }
     if (this.unknown.has(p.id)) return;

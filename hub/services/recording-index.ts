@@ -50,7 +50,7 @@ export class RecordingIndex {
   /** Repairs the index from the disk, then follows the bus. */
   async start(): Promise<void> {
     await this.repair();
-    await this.bus.subscribe(this.topics.sub.recorderSegments(), (_t, payload) => this.onSegmentMessage(payload));
+    await this.bus.subscribe(this.topics.sub.recorderSegments(), (topic, payload) => this.onSegmentMessage(topic, payload));
     await this.bus.subscribe(this.topics.sub.cameraLeaf('motion'), (topic, payload) => {
       const p = this.topics.parse(topic);
       if (p?.kind === 'camera.motion') this.onMotion(p.camera, payload.toString() === 'ON');
@@ -112,11 +112,14 @@ export class RecordingIndex {
     this.onSegment?.(row);
   }
 
-  private async onSegmentMessage(payload: Buffer): Promise<void> {
+  private async onSegmentMessage(topic: string, payload: Buffer): Promise<void> {
     let json: unknown;
     try { json = JSON.parse(payload.toString()); } catch { json = undefined; }
     const r = segmentMsg.safeParse(json);
-    if (!r.success) { this.logger.warn('invalid segment announcement; dropped'); return; }
+    if (!r.success) {
+      this.bus.warnBadMessage(topic, 'invalid-segment', 'invalid segment announcement; dropped', { err: json === undefined ? 'not JSON' : r.error.issues[0]?.message }, this.logger);
+      return;
+    }
     await this.index({ ...r.data, motion: false, objects: false });
   }
 

@@ -311,7 +311,7 @@ export class WallService {
     } catch (err) {
       const e = err instanceof DomainError ? err : new DomainError('invalid', 'internal_error', (err as Error).message);
       if (!(err instanceof DomainError)) this.d.logger.error({ topic, err: (err as Error).message }, 'layout activation failed');
-      else this.d.logger.warn({ topic, err: e.message }, 'layout/set refused');
+      else this.d.bus.warnBadMessage(topic, 'layout-set-refused', 'layout/set refused', { err: e.message }, this.d.logger);
       const body: LayoutError = { error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) }, ...(transaction ? { transaction } : {}) };
       this.d.bus.send(this.d.topics.displayLayoutError(p.display), body, { qos: 1 });
     }

@@ -23,6 +23,11 @@ export interface MosquittoBroker {
   url: string;
   /** SIGTERM the broker (SIGKILL after 3 s), wait for it to exit, remove its temp dir. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * SIGKILL the broker (a crash: no clean disconnects, no wills sent, nothing saved), wait
+   * for it to exit, remove its temp dir. `startMosquitto({ port })` starts it again. Idempotent.
+   */
+  kill(): Promise<void>;
   /** With `opts.dynsec`: the plugin's admin account and its `dynamic-security.json`. */
   dynsec?: { username: string; password: string; file: string };
 }
@@ -132,6 +137,13 @@ async function startOn(port: number, extra: string[], dynsec?: { username: strin
       await rm(dir, { recursive: true, force: true });
     })());
 
+  const kill = (): Promise<void> =>
+    (stopped ??= (async () => {
+      if (isRunning()) child.kill('SIGKILL');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    })());
+
   const describe = (what: string): string =>
     `mosquitto (${MOSQUITTO} -c ${conf}, port ${port}) ${what}` +
     (stderr.trim() ? `; stderr:\n${stderr.trim()}` : '; no stderr output');
@@ -157,7 +169,7 @@ async function startOn(port: number, extra: string[], dynsec?: { username: strin
     await new Promise((r) => setTimeout(r, 50));
   }
 
-  return { port, url: `mqtt://127.0.0.1:${port}`, stop, ...(dynsec ? { dynsec: { ...dynsec, file: dynsecFile } } : {}) };
+  return { port, url: `mqtt://127.0.0.1:${port}`, stop, kill, ...(dynsec ? { dynsec: { ...dynsec, file: dynsecFile } } : {}) };
 }
 
 /**
