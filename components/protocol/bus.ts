@@ -56,8 +56,11 @@ export class Bus {
   private readonly retainedState = new Map<string, Buffer | string>();
   private readonly reconnectListeners: Array<() => void> = [];
   private readonly badMessages: RateLimitedLog;
+  /** Connection errors (refused or failed reconnects), one line per kind a minute. */
+  private readonly connectionErrors: RateLimitedLog;
 
   constructor(private readonly opts: BusOptions) {
+    this.connectionErrors = new RateLimitedLog({ logger: opts.logger, keyField: 'url', windowMs: opts.badMessages?.windowMs });
     this.badMessages = new RateLimitedLog({ logger: opts.logger, keyField: 'topic', windowMs: opts.badMessages?.windowMs, maxKeys: opts.badMessages?.maxKeys ?? BAD_MESSAGE_MAX_KEYS });
   }
 
@@ -73,12 +76,18 @@ export class Bus {
       connectTimeout: 10_000,
       clean: true,
       queueQoSZero: false,
+      // A broker that refuses a reconnect (Mosquitto restarted before its dynamic security
+      // was loaded, a credential being re-synced) is tried again each `reconnectPeriod`:
+      // mqtt.js otherwise stops for good after one refused CONNACK. The first connection's
+      // refusal still rejects `connect()` and ends the client (below).
+      reconnectOnConnackError: true,
       will: o.availabilityTopic ? { topic: o.availabilityTopic, payload: Buffer.from('offline'), retain: true, qos: 1 } : undefined,
     };
     const client = mqtt.connect(o.url, options);
     this.client = client;
     client.on('message', (topic, payload, packet) => this.dispatch(topic, payload, { retain: packet.retain, qos: packet.qos }));
-    client.on('error', (err) => o.logger.warn({ err: err.message }, 'mqtt client error'));
+    // Once a minute per kind of error, then the count: a refused reconnect repeats every second.
+    client.on('error', (err) => this.connectionErrors.warn(o.url, (err as { code?: unknown }).code !== undefined ? `code-${String((err as { code?: unknown }).code)}` : 'error', { err: err.message }, 'mqtt client error'));
     let first = true;
     client.on('connect', () => {
       // Small control packets (PUBACK) followed by a publish would otherwise wait for the
@@ -185,6 +194,7 @@ export class Bus {
   /** Publishes `offline` on the availability topic (if any) and disconnects cleanly. */
   async close(): Promise<void> {
     this.badMessages.close();
+    this.connectionErrors.close();
     const c = this.client;
     if (!c) return;
     if (this.opts.availabilityTopic && c.connected) {
