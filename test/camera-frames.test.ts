@@ -3,7 +3,7 @@
  * (`components/camera/frame-socket.ts`) and with frame buffers reused once released
  * (`camera-input.ts`): the bytes that arrive are exactly what ffmpeg wrote, frame after
  * frame, whether the frame size is known up front or read from ffmpeg's stderr. Frames are
- * encoded to JPEG in a worker thread (`jpeg-encoder.ts`), in place when they lie in shared memory.
+ * encoded to JPEG in a worker thread (`frame-worker.ts`), in place when they lie in shared memory.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import sharp from 'sharp';
@@ -14,7 +14,8 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFrameSocket, READ_BUFFER_BYTES } from '../components/camera/frame-socket.ts';
 import { CameraInput, type RawFrame } from '../components/camera/camera-input.ts';
-import { JpegEncoder } from '../components/camera/jpeg-encoder.ts';
+import { FrameWorker } from '../components/camera/frame-worker.ts';
+import { MotionDetector } from '../components/camera/motion.ts';
 import { ffmpegPath } from '../components/protocol/ffmpeg-path.ts';
 import { silentLogger } from '../components/protocol/log.ts';
 
@@ -94,7 +95,7 @@ describe('camera input frames', () => {
 
 describe('JPEG encoder worker', () => {
   it('encodes a frame in shared memory in place, a copy of any other as it was at the call, and refuses a wrong size', async () => {
-    const enc = new JpegEncoder();
+    const enc = new FrameWorker();
     try {
       const first = Buffer.from(reference.subarray(0, W * H * 3));
       const shared = Buffer.from(new SharedArrayBuffer(first.length));
@@ -115,4 +116,41 @@ describe('JPEG encoder worker', () => {
       await enc.close();
     }
   });
+});
+
+describe('motion detection in the frame worker', () => {
+  it('finds in each camera\'s frames, in order, what a detector on this thread finds; cameras keep their own background', async () => {
+    // Real footage: 20 frames of OpenCV's vtest.avi (pedestrians), 320×240 at 5 fps.
+    const vtest = '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
+    const [w, h, n] = [320, 240, 20];
+    const raw = execFileSync(ffmpegPath(), ['-v', 'error', '-i', vtest, '-vf', `fps=5,scale=${w}:${h}`, '-pix_fmt', 'rgb24', '-frames:v', String(n), '-f', 'rawvideo', 'pipe:1'], { maxBuffer: 64 * 1024 * 1024 });
+    const frames = Array.from({ length: n }, (_, i) => {
+      const shared = Buffer.from(new SharedArrayBuffer(w * h * 3));
+      raw.copy(shared, 0, i * w * h * 3, (i + 1) * w * h * 3);
+      return shared;
+    });
+    const settings = { threshold: 30, min_area: 0.002 };
+    const masks: Array<Array<[number, number]>> = [[[0, 0], [0.2, 0], [0.2, 0.2], [0, 0.2]]];
+    const here = new MotionDetector(settings, masks);
+    const expected = frames.map((f) => here.update(f, w, h));
+    expect(expected.filter((m) => m.motion).length).toBeGreaterThan(5); // people walking
+
+    const worker = new FrameWorker();
+    try {
+      const a = worker.newDetectorId();
+      const b = worker.newDetectorId();
+      // Two cameras' frames interleaved, all requests made at once: each detector sees its own in order.
+      const reversed = [...frames].reverse();
+      const got = await Promise.all(frames.flatMap((f, i) => [worker.motion(a, settings, masks, f, w, h), worker.motion(b, settings, masks, reversed[i]!, w, h)]));
+      expect(got.filter((_, i) => i % 2 === 0)).toEqual(expected);
+      const backwards = new MotionDetector(settings, masks);
+      expect(got.filter((_, i) => i % 2 === 1)).toEqual(reversed.map((f) => backwards.update(f, w, h)));
+      // A forgotten detector starts again with no background: its first frame has no motion.
+      worker.forget(a);
+      expect((await worker.motion(a, settings, masks, frames[10]!, w, h)).motion).toBe(false);
+      await expect(worker.motion(a, settings, masks, frames[0]!, w + 1, h)).rejects.toThrow(/not 321×240 RGB24/);
+    } finally {
+      await worker.close();
+    }
+  }, 30_000);
 });

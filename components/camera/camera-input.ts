@@ -258,7 +258,7 @@ export class CameraInput extends EventEmitter {
     let off = 0;
     while (off < chunk.length) {
       if (!this.frame) {
-        // Shared memory: the JPEG encoder's worker reads it without a copy (`jpeg-encoder.ts`).
+        // Shared memory: the frame worker reads it without a copy (`frame-worker.ts`).
         this.frame = this.spare.pop() ?? Buffer.from(new SharedArrayBuffer(n));
         this.filled = 0;
       }

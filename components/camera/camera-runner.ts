@@ -13,9 +13,8 @@ import type { Topics } from '../protocol/topics.ts';
 import { encodeFrame } from '../protocol/frame-codec.ts';
 import { withCredentials, type InputOutputs } from './ffmpeg.ts';
 import { CameraInput, type FinishedSegment, type RawFrame } from './camera-input.ts';
-import { MotionDetector } from './motion.ts';
-import { jpegEncoder } from './jpeg-encoder.ts';
-import type { Box } from '../protocol/tracked-object.ts';
+import { frameWorker } from './frame-worker.ts';
+import type { MotionResult } from './motion.ts';
 import { fileSegment, incomingDir } from '../protocol/segments.ts';
 
 /** JPEG quality of detect frames and snapshots (1–100). */
@@ -76,7 +75,11 @@ export class CameraRunner {
   private readonly recordInput?: CameraInput;
   /** The input whose health is the camera's availability: the detect input. */
   private readonly primary: CameraInput;
-  private readonly motion: MotionDetector;
+  /** This camera's motion detector in the frame worker (`frame-worker.ts`). */
+  private readonly motionDetector = frameWorker.newDetectorId();
+  /** Motion masks, normalized 0–1 polygons. */
+  private readonly motionMasks: Array<Array<[number, number]>>;
+  private stopped = false;
   private motionOn = false;
   private lastMotionAt = 0;
   private lastDetectFrameAt = 0;
@@ -88,7 +91,7 @@ export class CameraRunner {
   framesSent = 0;
 
   constructor(readonly config: CameraConfig, private readonly bus: Bus, private readonly topics: Topics, private readonly logger: Logger, private readonly opts: CameraRunnerOptions = {}) {
-    this.motion = new MotionDetector(config.motion, config.masks.filter((m) => m.applies_to !== 'objects').map((m) => m.coordinates));
+    this.motionMasks = config.masks.filter((m) => m.applies_to !== 'objects').map((m) => m.coordinates);
     const plan = planInputs(config, opts.recordingsRoot);
     this.inputs = plan.map(({ url, outputs, live: stream }) => {
       const input = new CameraInput({ url: withCredentials(url, config.username, config.password), outputs, logger });
@@ -126,7 +129,9 @@ export class CameraRunner {
 
   /** Stops ffmpeg; publishes `offline` and motion `OFF`. */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.stateTimer);
+    frameWorker.forget(this.motionDetector);
     await Promise.all(this.inputs.map((i) => i.stop()));
     this.bus.publishState(this.topics.cameraAvailability(this.config.name), 'offline');
     this.setMotion(false);
@@ -166,14 +171,22 @@ export class CameraRunner {
     this.bus.publishState(this.topics.cameraMotion(this.config.name), on ? 'ON' : 'OFF');
   }
 
+  /** A detect frame: motion detection (in the frame worker, in order), then {@link afterMotion}. */
   private onFrame(f: RawFrame): void {
     const cfg = this.config;
-    let motion = false;
-    let motionBoxes: Box[] = [];
+    if (!cfg.motion.enabled) { this.afterMotion(f, { motion: false, changed: 0, boxes: [] }); return; }
+    frameWorker.motion(this.motionDetector, cfg.motion, this.motionMasks, f.rgb, f.width, f.height).then(
+      (m) => this.afterMotion(f, m),
+      (err: Error) => { f.release?.(); if (!this.stopped) this.logger.warn({ err: err.message }, 'motion detection failed'); },
+    );
+  }
+
+  /** Motion state, then the frame's JPEG for the detector, the live view and the snapshot, as each wants. */
+  private afterMotion(f: RawFrame, m: MotionResult): void {
+    if (this.stopped) { f.release?.(); return; } // results of frames in flight at stop
+    const cfg = this.config;
+    const { motion, boxes: motionBoxes } = m;
     if (cfg.motion.enabled) {
-      const m = this.motion.update(f.rgb, f.width, f.height);
-      motion = m.motion;
-      motionBoxes = m.boxes;
       if (motion) { this.lastMotionAt = f.ts; this.setMotion(true); }
       else if (this.motionOn && f.ts - this.lastMotionAt > cfg.motion.off_delay * 1000) this.setMotion(false);
     }
@@ -184,8 +197,8 @@ export class CameraRunner {
     const wantLive = this.opts.live?.wantsJpeg() ?? false;
     if ((!wantDetect && !wantSnapshot && !wantLive) || this.encoding) { f.release?.(); return; }
     this.encoding = true; // one encode at a time per camera: frames arriving meanwhile are skipped
-    // Encoded in a worker thread (`jpeg-encoder.ts`) that reads the frame in place: it goes back once encoded.
-    jpegEncoder.encode(f.rgb, f.width, f.height, JPEG_QUALITY)
+    // Encoded in the frame worker (`frame-worker.ts`) that reads the frame in place: it goes back once encoded.
+    frameWorker.encode(f.rgb, f.width, f.height, JPEG_QUALITY)
       .then((jpeg) => {
         if (wantDetect) {
           this.lastDetectFrameAt = f.ts;

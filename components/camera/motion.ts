@@ -23,6 +23,16 @@ export interface MotionSettings {
   min_area: number;
 }
 
+/** What {@link MotionDetector.update} finds in one frame. */
+export interface MotionResult {
+  /** The changed fraction exceeded `min_area`. */
+  motion: boolean;
+  /** Changed fraction of the unmasked pixels, 0–1. */
+  changed: number;
+  /** Motion boxes in px of the given frame (`[x1, y1, x2, y2]`), largest first; empty without motion. */
+  boxes: Box[];
+}
+
 /** Width of the greyscale frame motion is computed on, px. */
 export const MOTION_WIDTH = 160;
 
@@ -55,7 +65,7 @@ export class MotionDetector {
    *   pixels, 0–1; `boxes` the motion boxes in px of the given frame (`[x1, y1, x2, y2]`),
    *   largest first, at most {@link MAX_MOTION_BOXES}; empty without motion.
    */
-  update(rgb: Buffer, width: number, height: number): { motion: boolean; changed: number; boxes: Box[] } {
+  update(rgb: Buffer, width: number, height: number): MotionResult {
     this.prepare(width, height);
     const grey = this.downscale(rgb, width);
     const bg = this.background!;
