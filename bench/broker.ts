@@ -1,7 +1,7 @@
 /**
  * Broker benchmark: the embedded aedes broker as the hub runs it (a real hub process,
  * `bench/hub-process.ts`) against a real Mosquitto 2 with a password file and an ACL
- * (`bench/mosquitto-auth.ts`), one after the other, on 127.0.0.1. Every client
+ * (`startMosquitto({ passwordFile })`, `test/helpers/mosquitto.ts`), one after the other, on 127.0.0.1. Every client
  * authenticates: a device credential on the hub, Mosquitto's one user on Mosquitto.
  *
  * For each broker and for QoS 0 and QoS 1: one publisher and one subscriber (mqtt.js,
@@ -33,7 +33,7 @@ import { EmbeddedBroker } from '../hub/broker/broker.ts';
 import { BrokerPolicy, INTERNAL_USER } from '../hub/broker/policy.ts';
 import { Topics } from '../components/protocol/topics.ts';
 import { clockTicks, procStat, startHub, waitIdle, type HubProcess } from './hub-process.ts';
-import { startAuthMosquitto, type AuthMosquitto } from './mosquitto-auth.ts';
+import { startMosquitto, type MosquittoBroker } from '../test/helpers/mosquitto.ts';
 import { profileWindow } from './probe.ts';
 
 /** QoS 0: most messages sent but not yet received. */
@@ -249,7 +249,7 @@ function versions(): { aedes: string; mosquitto: string } {
  * Benchmarks MQTT throughput and latency of the embedded broker as it runs in a real hub
  * process ({@link startHub}: aedes with the hub's policy, its services and their own
  * subscriptions) against Mosquitto 2 with a password file and an ACL
- * ({@link startAuthMosquitto}), in one run. Every client authenticates: on the hub with a
+ * (`startMosquitto({ passwordFile })` of `test/helpers/mosquitto.ts`), in one run. Every client authenticates: on the hub with a
  * device credential (`component`, as a camera or detector process elsewhere), on
  * Mosquitto as its one user. In each of `rounds` rounds, each broker gets a QoS 0 run of
  * `messages` messages and a QoS 1 run of `messages / 2` (after a warm-up of 5 000),
@@ -292,7 +292,7 @@ export async function benchBroker(opts: BenchBrokerOptions = {}): Promise<Record
 
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-broker-'));
   let hub: HubProcess | undefined;
-  let mosquitto: AuthMosquitto | undefined;
+  let mosquitto: MosquittoBroker | undefined;
   try {
     // The embedded broker under a real hub (demo camera off), clients with a device credential.
     const probeDir = join(dir, 'probe');
@@ -301,8 +301,9 @@ export async function benchBroker(opts: BenchBrokerOptions = {}): Promise<Record
     await waitIdle(hub.pid); // Node-RED is still loading when /api/health first answers
     const h = hub;
     const aedes: Target = { url: h.mqttUrl, ...h.mqtt!, pid: h.pid };
-    mosquitto = await startAuthMosquitto();
-    const mosq: Target = { url: mosquitto.url, username: mosquitto.username, password: mosquitto.password, pid: mosquitto.pid };
+    const user = { username: 'bench', password: `bench-${Math.random().toString(36).slice(2)}` };
+    mosquitto = await startMosquitto({ passwordFile: user });
+    const mosq: Target = { url: mosquitto.url, ...user, pid: mosquitto.pid };
     // Interleaved (aedes, Mosquitto, aedes, …) so that other load on the machine weighs on both alike.
     for (let round = 0; round < rounds; round++) {
       for (const qos of [0, 1] as const) {

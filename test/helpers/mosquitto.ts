@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +30,10 @@ export interface MosquittoBroker {
   kill(): Promise<void>;
   /** With `opts.dynsec`: the plugin's admin account and its `dynamic-security.json`. */
   dynsec?: { username: string; password: string; file: string };
+  /** With `opts.passwordFile`: its user's credentials. */
+  user?: { username: string; password: string };
+  /** Process id of the broker (its CPU time in `/proc/<pid>/stat`). */
+  pid: number;
 }
 
 /** Start options of {@link startMosquitto}. */
@@ -43,6 +47,13 @@ export interface MosquittoOptions {
    * `allow_anonymous false`: every client then logs in as a plugin client.
    */
   dynsec?: { username: string; password: string };
+  /**
+   * No anonymous access: a password file (`mosquitto_passwd`) holding this one user and an
+   * ACL file giving it `readwrite` on `<prefix>/#` (default `vigil`) — Mosquitto then checks
+   * a password at CONNECT and an ACL on every PUBLISH and delivery, as the embedded broker
+   * does (`bench/broker.ts`).
+   */
+  passwordFile?: { username: string; password: string; prefix?: string };
 }
 
 /**
@@ -58,6 +69,7 @@ export interface MosquittoOptions {
  *   `max_packet_size`); `allow_anonymous` and the listener stay as above.
  * @param opts.dynsec the dynamic security plugin and its admin (see {@link MosquittoOptions});
  *   readiness then takes any CONNACK (an anonymous CONNECT is refused).
+ * @param opts.passwordFile a password file and ACL instead of anonymous access (see {@link MosquittoOptions}).
  * @returns The running broker's handle. Always `stop()` it, e.g. in `afterAll`.
  * @throws If mosquitto cannot be spawned (`apt-get install mosquitto`), exits
  *   early (e.g. port in use) or does not accept connections within 10 s; the
@@ -69,7 +81,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   for (let attempt = 0; attempt < (fixed ? 1 : PORT_ATTEMPTS); attempt++) {
     const port = fixed ? opts.port! : await freePort();
     try {
-      return await startOn(port, opts.config ?? [], opts.dynsec);
+      return await startOn(port, opts);
     } catch (err) {
       lastError = err;
       if (fixed || !(err instanceof BrokerExitedEarly)) break;
@@ -80,17 +92,27 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
 
 class BrokerExitedEarly extends Error {}
 
-async function startOn(port: number, extra: string[], dynsec?: { username: string; password: string }): Promise<MosquittoBroker> {
+async function startOn(port: number, opts: MosquittoOptions): Promise<MosquittoBroker> {
+  const { dynsec, passwordFile: user } = opts;
   const dir = await mkdtemp(join(tmpdir(), 'vigil-mosquitto-'));
   const conf = join(dir, 'mosquitto.conf');
   const dynsecFile = join(dir, 'dynamic-security.json');
+  const passwd = join(dir, 'passwd');
+  const acl = join(dir, 'acl');
   if (dynsec) await promisify(execFile)('mosquitto_ctrl', ['dynsec', 'init', dynsecFile, dynsec.username, dynsec.password]);
+  if (user) {
+    await promisify(execFile)('mosquitto_passwd', ['-b', '-c', passwd, user.username, user.password]);
+    await writeFile(acl, `user ${user.username}\ntopic readwrite ${user.prefix ?? 'vigil'}/#\n`);
+    // Started as root, mosquitto drops to its own user before it reads these files.
+    await Promise.all([chmod(dir, 0o755), chmod(passwd, 0o644)]);
+  }
   await writeFile(
     conf,
     [
       ...(dynsec ? ['per_listener_settings false'] : []),
       `listener ${port} 127.0.0.1`,
-      `allow_anonymous ${dynsec ? 'false' : 'true'}`,
+      `allow_anonymous ${dynsec || user ? 'false' : 'true'}`,
+      ...(user ? [`password_file ${passwd}`, `acl_file ${acl}`] : []),
       ...(dynsec ? [
         `plugin ${DYNSEC_PLUGIN}`,
         `plugin_opt_config_file ${dynsecFile}`,
@@ -104,7 +126,7 @@ async function startOn(port: number, extra: string[], dynsec?: { username: strin
       'log_type warning',
       'log_type notice',
       'log_type information', // "mosquitto version X running" marks listeners as bound
-      ...extra,
+      ...(opts.config ?? []),
       '',
     ].join('\n'),
   );
@@ -161,7 +183,7 @@ async function startOn(port: number, extra: string[], dynsec?: { username: strin
     }
     // Only trust the port once *our* broker says its listeners are bound: a connect
     // alone could reach whoever else holds the port while mosquitto fails to bind.
-    if (/mosquitto version \S+ running/.test(stderr) && (await canConnect(port, dynsec !== undefined))) break;
+    if (/mosquitto version \S+ running/.test(stderr) && (await canConnect(port, dynsec !== undefined || user !== undefined))) break;
     if (Date.now() > deadline) {
       await stop();
       throw new Error(describe(`did not accept connections within ${READY_TIMEOUT_MS / 1000} s`));
@@ -169,7 +191,11 @@ async function startOn(port: number, extra: string[], dynsec?: { username: strin
     await new Promise((r) => setTimeout(r, 50));
   }
 
-  return { port, url: `mqtt://127.0.0.1:${port}`, stop, kill, ...(dynsec ? { dynsec: { ...dynsec, file: dynsecFile } } : {}) };
+  return {
+    port, url: `mqtt://127.0.0.1:${port}`, pid: child.pid!, stop, kill,
+    ...(dynsec ? { dynsec: { ...dynsec, file: dynsecFile } } : {}),
+    ...(user ? { user: { username: user.username, password: user.password } } : {}),
+  };
 }
 
 /**
