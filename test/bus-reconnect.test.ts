@@ -7,12 +7,12 @@
  * errors of a client retrying every second are logged once per kind, then counted.
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { PassThrough } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Bus } from '../components/protocol/bus.ts';
 import { createLogger } from '../components/protocol/log.ts';
+import { captureLog, type LogLine } from './helpers/log-capture.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -49,12 +49,6 @@ afterAll(async () => {
   await new Promise<void>((r) => server.close(() => r()));
 });
 
-function capture(): { logger: ReturnType<typeof createLogger>; lines: () => Array<{ msg: string; err?: string; suppressed?: number; url?: string }> } {
-  const sink = new PassThrough();
-  let text = '';
-  sink.on('data', (c: Buffer) => { text += c.toString(); });
-  return { logger: createLogger({ level: 'debug', destination: sink }), lines: () => text.split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
-}
 
 it('a refused first connection rejects connect() and is not retried', async () => {
   refuse = Infinity;
@@ -67,7 +61,7 @@ it('a refused first connection rejects connect() and is not retried', async () =
 });
 
 it('a refused reconnect is retried until the broker accepts; retained state and availability come back', async () => {
-  const { logger, lines } = capture();
+  const { logger, lines } = captureLog<LogLine & { err?: string; suppressed?: number; url?: string }>();
   const bus = new Bus({ url, clientId: 'refused-again', availabilityTopic: 'test/bus/availability', logger });
   await bus.connect();
   bus.publishState('test/bus/state', { n: 1 });

@@ -7,22 +7,16 @@
  */
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { PassThrough } from 'node:stream';
 import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bus } from '../components/protocol/bus.ts';
 import { createLogger } from '../components/protocol/log.ts';
 import { OVERFLOW_KEY, RateLimitedLog } from '../components/protocol/rate-limited-log.ts';
+import { captureLog, type LogLine } from './helpers/log-capture.ts';
 
-interface Line { level: number; msg: string; key?: string; topic?: string; reason: string; module?: string; err?: string; n?: number; example?: string; suppressed?: number; window_ms?: number }
+interface Line extends LogLine { level: number; msg: string; key?: string; topic?: string; reason: string; module?: string; err?: string; n?: number; example?: string; suppressed?: number; window_ms?: number }
 
-function capture(bindings: Record<string, string> = {}): { logger: ReturnType<typeof createLogger>; lines: () => Line[] } {
-  const sink = new PassThrough();
-  let text = '';
-  sink.on('data', (c: Buffer) => { text += c.toString(); });
-  const root = createLogger({ level: 'debug', destination: sink });
-  return { logger: Object.keys(bindings).length ? root.child(bindings) : root, lines: () => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line) };
-}
+const capture = (bindings: Record<string, string> = {}) => captureLog<Line>(bindings);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
