@@ -27,6 +27,7 @@ type Pending = { resolve: (r: Buffer | MotionResult) => void; reject: (err: Erro
 export class FrameWorker {
   private worker?: Worker;
   private nextId = 1;
+  private nextDetector = 1;
   private readonly pending = new Map<number, Pending>();
 
   /**
@@ -64,7 +65,7 @@ export class FrameWorker {
 
   /** A fresh detector id for {@link motion}. */
   newDetectorId(): number {
-    return this.nextId++;
+    return this.nextDetector++;
   }
 
   /** Stops the worker; pending requests fail. */

@@ -11,7 +11,7 @@
  */
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { spawnSiblingWorker } from './ts-worker.ts';
+import { spawnSiblingWorker } from '../protocol/ts-worker.ts';
 import type { DetectorBackend } from './model.ts';
 import type { WorkerInit, WorkerReply, WorkerRequest, WorkerStatus } from './inference-worker.ts';
 import type { RawDetection } from './types.ts';

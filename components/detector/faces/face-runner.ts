@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { Box } from '../../protocol/tracked-object.ts';
 import type { FaceBackend } from './face-model.ts';
 import type { FaceReply, FaceRequest, FaceWorkerInit, FaceWorkerStatus, FoundFace } from './face-worker.ts';
-import { spawnSiblingWorker } from '../ts-worker.ts';
+import { spawnSiblingWorker } from '../../protocol/ts-worker.ts';
 
 /** Logger accepted by {@link FaceRunner} (pino-compatible). */
 export interface RunnerLogger {

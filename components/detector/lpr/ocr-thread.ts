@@ -9,7 +9,7 @@
  * compiled by tsc, `ocr-worker.js` is started directly.
  */
 import type { Worker } from 'node:worker_threads';
-import { spawnSiblingWorker } from '../ts-worker.ts';
+import { spawnSiblingWorker } from '../../protocol/ts-worker.ts';
 // sharp must be loaded by the main thread before a worker uses it, or glibc may unload libvips
 // while the worker still runs it (sharp's docs, lovell/sharp#2263).
 import 'sharp';

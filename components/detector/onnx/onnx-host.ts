@@ -8,7 +8,7 @@ import type { Worker } from 'node:worker_threads';
 import type { RawDetection } from '../types.ts';
 import type { CenternetRunOptions, RunnerTimings } from './centernet-runner.ts';
 import type { OnnxWorkerInit, OnnxWorkerReply, OnnxWorkerRequest, OnnxWorkerStatus } from './onnx-worker.ts';
-import { spawnSiblingWorker } from '../ts-worker.ts';
+import { spawnSiblingWorker } from '../../protocol/ts-worker.ts';
 
 interface Pending {
   resolve: (r: { detections: RawDetection[]; timings: RunnerTimings }) => void;
