@@ -173,6 +173,7 @@ export class CameraRunner {
 
   /** A detect frame: motion detection (in the frame worker, in order), then {@link afterMotion}. */
   private onFrame(f: RawFrame): void {
+    if (this.stopped) { f.release?.(); return; } // a frame after stop() would make the worker a detector it never forgets
     const cfg = this.config;
     if (!cfg.motion.enabled) { this.afterMotion(f, { motion: false, changed: 0, boxes: [] }); return; }
     frameWorker.motion(this.motionDetector, cfg.motion, this.motionMasks, f.rgb, f.width, f.height).then(
