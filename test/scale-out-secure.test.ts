@@ -5,18 +5,16 @@
  * main job runs (RTSP → events → rows in PostgreSQL), a viewer limited to one camera gets
  * only that camera's topics from Mosquitto, and a revoked API key is refused within a second.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { keyUsername } from '../hub/broker/dynsec-sync.ts';
+import { spawnComponent, type ComponentProcess } from './helpers/component-process.ts';
 import { api, startTestHub, type TestHub } from './helpers/hub.ts';
 import { startMosquitto, type MosquittoBroker } from './helpers/mosquitto.ts';
 import { MqttRecorder } from './helpers/mqtt-recorder.ts';
 import { startPostgres, type PostgresServer } from './helpers/postgres.ts';
 import { startRtspServer, type RtspServer } from './helpers/rtsp.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const HUB_USER = 'vigil-hub';
 const HUB_PASSWORD = 'hub-dynsec-password';
 
@@ -25,8 +23,7 @@ let broker: MosquittoBroker;
 let pg: PostgresServer;
 let h: TestHub;
 let rec: MqttRecorder;
-const procs: ChildProcess[] = [];
-let procLogs = '';
+const procs: ComponentProcess[] = [];
 
 /** A device credential made through the API (the hub creates its Mosquitto client). */
 async function device(id: string): Promise<{ username: string; password: string }> {
@@ -35,13 +32,8 @@ async function device(id: string): Promise<{ username: string; password: string 
   return { username: id, password: r.body.password as string };
 }
 
-function component(role: 'camera' | 'detector', creds: { username: string; password: string }): ChildProcess {
-  const p = spawn(process.execPath, ['--import', 'tsx', 'components/main.ts', role, '--mqtt', broker.url, '--workers', '1'], {
-    cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, VIGIL_LOG_FORMAT: 'json', VIGIL_MQTT__USERNAME: creds.username, VIGIL_MQTT__PASSWORD: creds.password },
-  });
-  p.stdout!.on('data', (c: Buffer) => { procLogs += c.toString(); });
-  p.stderr!.on('data', (c: Buffer) => { procLogs += c.toString(); });
+function component(role: 'camera' | 'detector', creds: { username: string; password: string }): ComponentProcess {
+  const p = spawnComponent(role, { url: broker.url, ...creds, args: ['--workers', '1'] });
   procs.push(p);
   return p;
 }
@@ -57,8 +49,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const p of procs) p.kill('SIGTERM');
-  await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(null) : p.once('exit', r)))));
+  await Promise.all(procs.map((p) => p.stop()));
   await rec?.close();
   await h?.stop();
   await Promise.all([broker?.stop(), rtsp?.stop(), pg?.stop()]);
@@ -82,7 +73,7 @@ it('runs camera and detector processes on Mosquitto with dynamic security; event
   // Stored by the hub in PostgreSQL (read back through the API and straight from the database).
   await expect.poll(async () => (await api(h.baseUrl, 'GET', `/api/events/${id}`)).status, { timeout: 15_000 }).toBe(200);
   expect((await pg.psql(`SELECT count(*) FROM events WHERE id = '${id}'`, 'vigil_scale')).trim()).toMatch(/\b1\b/);
-  expect(procLogs).not.toMatch(/"level":(50|60)/);
+  expect(procs.map((p) => p.logs()).join('\n')).not.toMatch(/"level":(50|60)/);
 }, 300_000);
 
 it('gives a viewer limited to one camera only that camera’s topics on Mosquitto', async () => {

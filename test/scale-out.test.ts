@@ -3,28 +3,22 @@
  * components, and the camera and detector each running as their own OS process
  * (`components/main.ts`). Events still flow end to end and land in the hub's database.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startRtspServer, type RtspServer } from './helpers/rtsp.ts';
 import { startMosquitto, type MosquittoBroker } from './helpers/mosquitto.ts';
+import { spawnComponent, type ComponentProcess } from './helpers/component-process.ts';
 import { api, startTestHub, type TestHub } from './helpers/hub.ts';
 import { MqttRecorder } from './helpers/mqtt-recorder.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 let rtsp: RtspServer;
 let broker: MosquittoBroker;
 let h: TestHub;
 let rec: MqttRecorder;
-const procs: ChildProcess[] = [];
-let procLogs = '';
+const procs: ComponentProcess[] = [];
 
-function component(role: 'camera' | 'detector', url: string): ChildProcess {
-  const p = spawn(process.execPath, ['--import', 'tsx', 'components/main.ts', role, '--mqtt', url, '--workers', '2'], {
-    cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VIGIL_LOG_FORMAT: 'json' },
-  });
-  p.stdout!.on('data', (c: Buffer) => { procLogs += c.toString(); });
-  p.stderr!.on('data', (c: Buffer) => { procLogs += c.toString(); });
+function component(role: 'camera' | 'detector', url: string): ComponentProcess {
+  const p = spawnComponent(role, { url, args: ['--workers', '2'] });
   procs.push(p);
   return p;
 }
@@ -36,8 +30,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const p of procs) p.kill('SIGTERM');
-  await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(null) : p.once('exit', r)))));
+  await Promise.all(procs.map((p) => p.stop()));
   await rec?.close();
   await h?.stop();
   await broker?.stop();
@@ -82,12 +75,12 @@ it('runs camera and detector as separate processes over Mosquitto', async () => 
     .toContain(`detector-${det.pid}`);
 
   // The camera process dies: its last will marks it offline on the broker.
-  cam.kill('SIGKILL');
+  cam.child.kill('SIGKILL');
   const killed = Date.now();
   await rec.waitFor((m) => m.topic === `vigil/component/camera-${cam.pid}/availability` && m.payload.toString() === 'offline', 30_000, 'camera process last will');
   // … and the hub marks the cameras that process ran offline; the detector ends their events.
   await rec.waitFor((m) => m.topic === 'vigil/camera/yard/availability' && m.payload.toString() === 'offline' && m.at >= killed, 10_000, 'camera offline via the hub');
   await expect.poll(async () => (await api(h.baseUrl, 'GET', '/api/events?camera=yard&in_progress=1')).body.length, { timeout: 10_000 }).toBe(0);
   await rec.waitFor((m) => m.topic === 'vigil/camera/yard/person' && m.payload.toString() === '0', 10_000, 'count back to 0');
-  expect(procLogs).not.toMatch(/"level":(50|60)/);
+  expect(procs.map((p) => p.logs()).join('\n')).not.toMatch(/"level":(50|60)/);
 }, 240_000);
